@@ -1,0 +1,28 @@
+//! The HAM model: pure data and rules, no clock, no IO, no randomness.
+
+mod cmdline;
+mod command;
+mod entities;
+mod errno;
+mod events;
+pub mod flags;
+mod heartbeat;
+mod names;
+mod objects;
+mod outcome;
+mod state;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use cmdline::{LINE_MAX, parse_command_line};
+pub use command::*;
+pub use errno::{Errno, HamError, Result, StatusClass, eexist, einval, enoent};
+pub use events::{
+    Event, ExecutorKind, ExecutorPlan, Plan, PlannedAction, condition_matches, plan_for_event,
+};
+pub use heartbeat::{HeartbeatMiss, HeartbeatState, HeartbeatTracker};
+pub use names::{NAME_MAX, PATH_MAX, check_name, check_path, display_path};
+pub use state::{Context, DEFAULT_VERBOSITY, HamState, NodeMeta};
+pub use types::*;
