@@ -1,0 +1,244 @@
+//! A generic, persistent, single-owner Raft replica (raft-rs 0.7 behind a typed API).
+//!
+//! One tokio task owns the `raft::RawNode`, its redb-backed log and the Ready loop (DESIGN.md
+//! invariant 3); everything else talks to it through [`ReplicaHandle`], which sends commands over
+//! a channel. Raft types never leave this module: peers exchange opaque bytes through
+//! [`Transport`] and [`ReplicaHandle::step`] (invariant 6). The replicated state is any
+//! deterministic [`StateMachine`] (invariant 1).
+//!
+//! Durability and replay: the log, the hard state and periodic snapshots of the state machine
+//! live in `data_dir/raft.redb` (layout in `storage.rs`). After a restart the latest snapshot is
+//! restored and the committed entries after it are applied again with
+//! [`ApplyContext::replaying`] set. An entry applied just before a crash, before its commit
+//! index reached the disk, is applied again with `replaying == false` (side effects are
+//! at-least-once, never lost).
+//!
+//! Proposals: each command travels in an envelope with its origin node and a request id; only
+//! the origin keeps a waiter, answered when the entry is applied there. Proposals made while no
+//! leader is known wait for one (up to `propose_timeout`). A proposal this node appended as
+//! leader and that lost its slot in a leader change fails at once with `NoQuorum`; one
+//! forwarded to a leader that then died is answered by the timeout, and may still commit.
+//!
+//! Snapshots are taken every `snapshot_every` applied entries and travel whole inside one raft
+//! message, so the transport must accept messages as large as the state. A transport that
+//! cannot tell delivery may leave `report_snapshot` alone: an unacknowledged snapshot is
+//! declared failed after four election timeouts, and raft tries again.
+#![warn(missing_docs)]
+
+mod driver;
+mod envelope;
+mod error;
+mod logger;
+mod storage;
+#[cfg(test)]
+mod tests;
+mod types;
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+pub use error::ReplicaError;
+pub use types::{Membership, MembershipChange, ReplicaConfig, ReplicaStatus, Role};
+
+use driver::Command;
+
+/// Deterministic state replicated by the log.
+pub trait StateMachine: Send + Sync + 'static {
+    /// What `apply` hands back to the proposer.
+    type Output: Send + 'static;
+    /// Apply one committed command (the bytes given to `propose`). `ctx.replaying` is true for
+    /// entries at or below the commit index found on disk at start (re-applied after a restart),
+    /// so callers can suppress side effects that already happened.
+    fn apply(&mut self, ctx: ApplyContext, command: &[u8]) -> Self::Output;
+    /// Serializes the whole state (taken every `snapshot_every` applied entries).
+    fn snapshot(&self) -> Vec<u8>;
+    /// Replaces the whole state with a snapshot made by `snapshot` (on any node).
+    fn restore(&mut self, data: &[u8]) -> Result<(), String>;
+}
+
+/// Where a command sits in the log when it is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyContext {
+    /// Log index of the entry.
+    pub index: u64,
+    /// Term of the entry.
+    pub term: u64,
+    /// True when the entry was already committed before this start (it is being replayed).
+    pub replaying: bool,
+}
+
+/// Sends raft messages to peers. Must not block (queue and return).
+///
+/// Delivery is best effort; raft retries. A transport that knows a snapshot message failed or
+/// succeeded may call [`ReplicaHandle::report_snapshot`]; otherwise the replica itself declares
+/// an unacknowledged snapshot failed after a while so that the peer is not paused forever.
+pub trait Transport: Send + Sync + 'static {
+    /// Queues `message` (opaque bytes for the peer's [`ReplicaHandle::step`]) for node `to`.
+    fn send(&self, to: u64, message: Vec<u8>);
+}
+
+/// Shared by all clones of a handle.
+struct Shared<S: StateMachine> {
+    id: u64,
+    tx: mpsc::Sender<Command<S>>,
+    sm: Arc<RwLock<S>>,
+    status: watch::Receiver<ReplicaStatus>,
+    propose_timeout: Duration,
+}
+
+/// The way to talk to a running replica; cheap to clone.
+pub struct ReplicaHandle<S: StateMachine> {
+    shared: Arc<Shared<S>>,
+}
+
+impl<S: StateMachine> Clone for ReplicaHandle<S> {
+    fn clone(&self) -> Self {
+        ReplicaHandle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<S: StateMachine> std::fmt::Debug for ReplicaHandle<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplicaHandle")
+            .field("id", &self.shared.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Queue length of the owner task's command channel.
+const COMMAND_QUEUE: usize = 4096;
+
+impl<S: StateMachine> ReplicaHandle<S> {
+    /// Opens (or creates) the log under data_dir, restores the latest snapshot into `sm`, spawns
+    /// the owner task. Must be called inside a tokio runtime.
+    pub fn start(
+        cfg: ReplicaConfig,
+        sm: S,
+        transport: Arc<dyn Transport>,
+    ) -> Result<Self, ReplicaError> {
+        cfg.validate()?;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(ReplicaError::Config(
+                "ReplicaHandle::start must be called inside a tokio runtime".into(),
+            ));
+        }
+        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        let (driver, status) = driver::Driver::open(&cfg, sm, transport)?;
+        let sm = driver.state_machine();
+        tokio::spawn(driver.run(rx));
+        Ok(ReplicaHandle {
+            shared: Arc::new(Shared {
+                id: cfg.id,
+                tx,
+                sm,
+                status,
+                propose_timeout: cfg.propose_timeout,
+            }),
+        })
+    }
+
+    /// Sends a command and waits for its reply, both bounded by `propose_timeout`.
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, ReplicaError>>) -> Command<S>,
+    ) -> Result<T, ReplicaError> {
+        let deadline = tokio::time::Instant::now() + self.shared.propose_timeout;
+        let (reply, rx) = oneshot::channel();
+        match tokio::time::timeout_at(deadline, self.shared.tx.send(make(reply))).await {
+            Err(_) => return Err(ReplicaError::NoQuorum),
+            Ok(Err(_)) => return Err(ReplicaError::Stopped),
+            Ok(Ok(())) => {}
+        }
+        match tokio::time::timeout_at(deadline, rx).await {
+            Err(_) => Err(ReplicaError::NoQuorum),
+            Ok(Err(_)) => Err(ReplicaError::Stopped),
+            Ok(Ok(result)) => result,
+        }
+    }
+
+    /// Proposes a command; resolves with the state machine's output once it is committed AND
+    /// applied on this node. Err(NoQuorum) after propose_timeout when it can't commit (no leader
+    /// / no quorum; the command may still commit later), Err(Stopped) after shutdown.
+    pub async fn propose(&self, command: Vec<u8>) -> Result<S::Output, ReplicaError> {
+        self.call(|reply| Command::Propose { command, reply }).await
+    }
+
+    /// Changes membership with one ConfChangeV2 (several changes go through joint consensus,
+    /// left automatically); resolves with the resulting configuration once it is applied here
+    /// and no longer joint. Err(Config) when another change is in progress or raft refuses
+    /// the change, Err(NoQuorum) without a leader or after propose_timeout.
+    pub async fn change_membership(
+        &self,
+        changes: Vec<MembershipChange>,
+    ) -> Result<Membership, ReplicaError> {
+        self.call(|reply| Command::ChangeMembership { changes, reply })
+            .await
+    }
+
+    /// Runs `f` on the locally applied state (RwLock read guard; the owner task takes the write
+    /// lock only while applying).
+    pub fn read<R>(&self, f: impl FnOnce(&S) -> R) -> R {
+        // A panic inside `f` or `apply` poisons the lock; the state itself is still whole.
+        let guard = self
+            .shared
+            .sm
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&guard)
+    }
+
+    /// Linearizable read barrier (ReadIndex, Safe option): resolves once the local applied
+    /// index reaches the read index confirmed by the leader. Retries internally because raft
+    /// drops ReadIndex silently (no leader yet, or a leader that has not committed in its term);
+    /// bounded by propose_timeout, then Err(NoQuorum).
+    pub async fn read_barrier(&self) -> Result<(), ReplicaError> {
+        self.call(|reply| Command::ReadBarrier { reply }).await
+    }
+
+    /// A raft message received from a peer (bytes as given to Transport::send). Bad bytes are
+    /// logged and dropped, never panic.
+    pub fn step(&self, message: Vec<u8>) {
+        match driver::decode_message(&message) {
+            Ok(m) => self.post(Command::Step(Box::new(m))),
+            Err(e) => tracing::warn!(replica = self.shared.id, "dropping a bad raft message: {e}"),
+        }
+    }
+
+    /// Tells raft that `peer` could not be reached (e.g. its send queue overflowed).
+    pub fn report_unreachable(&self, peer: u64) {
+        self.post(Command::Unreachable(peer));
+    }
+
+    /// Tells raft whether a snapshot sent to `peer` was delivered (`ok`) or failed.
+    pub fn report_snapshot(&self, peer: u64, ok: bool) {
+        self.post(Command::SnapshotStatus(peer, ok));
+    }
+
+    /// Best-effort, non-blocking post (raft tolerates lost messages and reports).
+    fn post(&self, cmd: Command<S>) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.shared.tx.try_send(cmd) {
+            tracing::debug!(
+                replica = self.shared.id,
+                "command queue full; dropping a message"
+            );
+        }
+    }
+
+    /// A cheap copy of the current status.
+    pub fn status(&self) -> ReplicaStatus {
+        self.shared.status.borrow().clone()
+    }
+
+    /// Stops the owner task after persisting; later calls return Stopped.
+    pub async fn shutdown(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.shared.tx.send(Command::Shutdown(done)).await.is_ok() {
+            // An error means the task is already gone, which is what we want.
+            let _ = rx.await;
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The Ready loop, in the order raft-rs requires (notes/raft-rs.md §1):
+//! send messages; install a snapshot; apply committed entries; persist entries and hard state
+//! atomically (fsync when `must_sync`); send persisted messages; advance; persist the new commit
+//! index, send and apply what the LightReady holds; advance_apply. Plus applying entries to the
+//! state machine and taking snapshots.
+
+use std::sync::Arc;
+
+use protobuf::Message as _;
+use raft::eraftpb::{ConfChange, ConfChangeSingle, ConfChangeV2, Entry, EntryType, Snapshot};
+
+use super::{Driver, lock_write};
+use crate::replica::{ApplyContext, ReplicaError, StateMachine, envelope};
+
+impl<S: StateMachine> Driver<S> {
+    /// Handles every pending Ready. An error is fatal: the disk no longer matches raft.
+    pub(super) fn process_ready(&mut self) -> Result<(), ReplicaError> {
+        while self.node.has_ready() {
+            self.one_ready()?;
+        }
+        Ok(())
+    }
+
+    fn one_ready(&mut self) -> Result<(), ReplicaError> {
+        let mut rd = self.node.ready();
+        if let Some(ss) = rd.ss()
+            && ss.leader_id != 0
+            && ss.leader_id != self.last_leader
+        {
+            self.last_leader = ss.leader_id;
+            self.leader_changes += 1;
+        }
+        // Only a leader has messages here; it may replicate while its own fsync runs.
+        self.send(rd.take_messages());
+        let snapshot = (!rd.snapshot().is_empty()).then(|| rd.snapshot().clone());
+        if let Some(s) = &snapshot {
+            self.install_snapshot(s)?;
+        }
+        for rs in rd.take_read_states() {
+            self.pending.read_confirmed(&rs.request_ctx, rs.index);
+        }
+        // Committed entries are <= min(committed, persisted): safe to apply before step 5.
+        self.apply(rd.take_committed_entries());
+        let must_sync = rd.must_sync();
+        self.node
+            .mut_store()
+            .persist_ready(snapshot.as_ref(), rd.entries(), rd.hs(), must_sync)?;
+        // Votes and append responses: only once the state they promise is on disk.
+        self.send(rd.take_persisted_messages());
+        let mut light = self.node.advance(rd);
+        // Persist the commit index before applying the entries it covers.
+        if let Some(commit) = light.commit_index() {
+            self.node.mut_store().persist_commit(commit)?;
+        }
+        self.send(light.take_messages());
+        self.apply(light.take_committed_entries());
+        self.node.advance_apply();
+        self.pending.resolve_reads(self.applied);
+        Ok(())
+    }
+
+    /// A leader's snapshot replaces the whole state; storage persists it with this Ready.
+    fn install_snapshot(&mut self, s: &Snapshot) -> Result<(), ReplicaError> {
+        let meta = s.get_metadata();
+        lock_write(&self.sm).restore(&s.data).map_err(|e| {
+            ReplicaError::Corrupt(format!(
+                "snapshot at index {} from the leader cannot be restored: {e}",
+                meta.index
+            ))
+        })?;
+        tracing::info!(
+            replica = self.id,
+            index = meta.index,
+            "installed a snapshot"
+        );
+        self.conf_state = meta.get_conf_state().clone();
+        self.pending.forget_indexes_up_to(meta.index);
+        self.conf_waiters.forget_indexes_up_to(meta.index);
+        self.applied = meta.index;
+        self.last_snapshot = meta.index;
+        Ok(())
+    }
+
+    /// Applies committed entries. Empty entries (a new leader's no-op) and conf changes do not
+    /// reach the state machine; undecodable entries are skipped on every node alike.
+    fn apply(&mut self, entries: Vec<Entry>) {
+        if entries.is_empty() {
+            return;
+        }
+        let sm = Arc::clone(&self.sm);
+        let mut sm = lock_write(&sm);
+        for e in entries {
+            self.applied = e.index;
+            if e.get_entry_type() != EntryType::EntryNormal {
+                self.pending.check_index(e.index, None);
+                self.apply_conf_change(&e);
+                continue;
+            }
+            self.check_conf_index(e.index, None);
+            if e.data.is_empty() {
+                // A new leader's no-op entry.
+                self.pending.check_index(e.index, None);
+                continue;
+            }
+            let env = match envelope::decode(&e.data) {
+                Ok(env) => env,
+                Err(err) => {
+                    tracing::error!(replica = self.id, index = e.index, "skipping entry: {err}");
+                    self.pending.check_index(e.index, None);
+                    continue;
+                }
+            };
+            let mine = (env.origin == self.id).then_some(env.request);
+            self.pending.check_index(e.index, mine);
+            let ctx = ApplyContext {
+                index: e.index,
+                term: e.term,
+                replaying: e.index <= self.replay_until,
+            };
+            let out = sm.apply(ctx, env.command);
+            if let Some(id) = mine {
+                self.pending.complete(id, Ok(out));
+            }
+        }
+    }
+
+    /// Applies a conf change entry to raft (never to the state machine) and answers its caller.
+    fn apply_conf_change(&mut self, e: &Entry) {
+        let request = envelope::decode(&e.context)
+            .ok()
+            .filter(|env| env.origin == self.id)
+            .map(|env| env.request);
+        self.check_conf_index(e.index, request);
+        let cc = if e.get_entry_type() == EntryType::EntryConfChangeV2 {
+            ConfChangeV2::parse_from_bytes(&e.data)
+        } else {
+            ConfChange::parse_from_bytes(&e.data).map(|v1| {
+                let mut single = ConfChangeSingle::default();
+                single.set_change_type(v1.get_change_type());
+                single.node_id = v1.node_id;
+                let mut v2 = ConfChangeV2::default();
+                v2.mut_changes().push(single);
+                v2
+            })
+        };
+        let result = match cc {
+            Err(err) => Err(format!("undecodable conf change at {}: {err}", e.index)),
+            Ok(cc) => self
+                .node
+                .apply_conf_change(&cc)
+                .map_err(|err| err.to_string()),
+        };
+        match &result {
+            Ok(cs) => {
+                tracing::info!(replica = self.id, index = e.index, conf = ?cs, "membership changed");
+                self.conf_state = cs.clone();
+            }
+            Err(err) => tracing::warn!(replica = self.id, index = e.index, "conf change: {err}"),
+        }
+        self.conf_change_applied(request, result.as_ref().map_err(Clone::clone));
+    }
+
+    /// Every `snapshot_every` applied entries (or when raft needs a newer snapshot for a slow
+    /// follower), stores the state machine's snapshot and compacts the log behind it, keeping
+    /// `keep_entries` entries so nearly-caught-up followers still get plain appends.
+    pub(super) fn maybe_snapshot(&mut self) -> Result<(), ReplicaError> {
+        let wanted = self.node.store().take_snapshot_wanted();
+        let due = self.applied.saturating_sub(self.last_snapshot) >= self.snapshot_every;
+        if self.applied <= self.last_snapshot || !(due || wanted) {
+            return Ok(());
+        }
+        let data = self
+            .sm
+            .read()
+            .map_or_else(|p| p.into_inner().snapshot(), |sm| sm.snapshot());
+        let compact_to = self.applied.saturating_sub(self.keep_entries);
+        let (index, conf) = (self.applied, self.conf_state.clone());
+        self.node
+            .mut_store()
+            .save_snapshot(index, conf, data, compact_to)?;
+        tracing::debug!(replica = self.id, index, "snapshot taken");
+        self.last_snapshot = index;
+        Ok(())
+    }
+}

@@ -1,0 +1,237 @@
+//! Three replicas in one process, wired by an in-memory transport that can cut nodes off.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use super::{Appender, cmd, config, eventually};
+use crate::replica::{ReplicaConfig, ReplicaError, ReplicaHandle, Role, Transport};
+
+/// The "network": running handles by id, and nodes whose traffic is dropped.
+#[derive(Debug, Default)]
+pub(super) struct Net {
+    pub(super) nodes: Mutex<HashMap<u64, ReplicaHandle<Appender>>>,
+    cut: Mutex<HashSet<u64>>,
+}
+
+/// One node's view of the network. `step` only queues, so sending never blocks.
+#[derive(Debug)]
+struct NetTransport {
+    from: u64,
+    net: Arc<Net>,
+}
+
+impl Transport for NetTransport {
+    fn send(&self, to: u64, message: Vec<u8>) {
+        {
+            let cut = self.net.cut.lock().unwrap();
+            if cut.contains(&self.from) || cut.contains(&to) {
+                return;
+            }
+        }
+        let peer = self.net.nodes.lock().unwrap().get(&to).cloned();
+        if let Some(peer) = peer {
+            peer.step(message);
+        }
+    }
+}
+
+pub(super) struct Cluster {
+    pub(super) net: Arc<Net>,
+    dirs: Vec<tempfile::TempDir>,
+    voters: Vec<u64>,
+    tweak: fn(&mut ReplicaConfig),
+}
+
+impl Cluster {
+    /// Directories for `n` nodes; `voters` is the initial configuration.
+    pub(super) fn new(n: u64, voters: &[u64], tweak: fn(&mut ReplicaConfig)) -> Self {
+        Cluster {
+            net: Arc::default(),
+            dirs: (0..n).map(|_| tempfile::tempdir().unwrap()).collect(),
+            voters: voters.to_vec(),
+            tweak,
+        }
+    }
+
+    fn dir(&self, id: u64) -> PathBuf {
+        self.dirs[(id - 1) as usize].path().to_path_buf()
+    }
+
+    pub(super) fn start(&self, id: u64) -> ReplicaHandle<Appender> {
+        self.start_with(id, &self.voters)
+    }
+
+    /// Starts a node with its own bootstrap voters (empty = join an existing cluster).
+    pub(super) fn start_with(&self, id: u64, voters: &[u64]) -> ReplicaHandle<Appender> {
+        let mut cfg = config(id, &self.dir(id), voters);
+        (self.tweak)(&mut cfg);
+        let transport = Arc::new(NetTransport {
+            from: id,
+            net: Arc::clone(&self.net),
+        });
+        let h = ReplicaHandle::start(cfg, Appender::default(), transport).unwrap();
+        self.net.nodes.lock().unwrap().insert(id, h.clone());
+        h
+    }
+
+    pub(super) fn node(&self, id: u64) -> ReplicaHandle<Appender> {
+        self.net.nodes.lock().unwrap()[&id].clone()
+    }
+
+    pub(super) async fn stop(&self, id: u64) {
+        let h = self.net.nodes.lock().unwrap().remove(&id);
+        if let Some(h) = h {
+            h.shutdown().await;
+        }
+    }
+
+    pub(super) async fn stop_all(&self) {
+        let ids: Vec<u64> = self.net.nodes.lock().unwrap().keys().copied().collect();
+        for id in ids {
+            self.stop(id).await;
+        }
+    }
+
+    pub(super) fn set_cut(&self, id: u64, cut: bool) {
+        let mut set = self.net.cut.lock().unwrap();
+        if cut {
+            set.insert(id);
+        } else {
+            set.remove(&id);
+        }
+    }
+
+    /// The leader all running nodes agree on.
+    pub(super) async fn leader(&self) -> u64 {
+        let mut leader = 0;
+        eventually(5, "an agreed leader", || {
+            let nodes = self.net.nodes.lock().unwrap();
+            let seen: HashSet<u64> = nodes.values().map(|h| h.status().leader_id).collect();
+            leader = seen.iter().copied().next().unwrap_or(0);
+            seen.len() == 1
+                && nodes
+                    .get(&leader)
+                    .is_some_and(|h| h.status().role == Role::Leader)
+        })
+        .await;
+        leader
+    }
+}
+
+pub(super) fn values(h: &ReplicaHandle<Appender>) -> Vec<u64> {
+    h.read(|sm| sm.values.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_replicate_and_fail_over() {
+    let c = Cluster::new(3, &[1, 2, 3], |_| {});
+    for id in 1..=3 {
+        c.start(id);
+    }
+    // Proposals made before any leader exists wait for one instead of failing.
+    for id in 1..=3 {
+        assert_eq!(c.node(id).propose(cmd(id)).await.unwrap().0, id);
+    }
+    for id in 1..=3 {
+        let h = c.node(id);
+        eventually(5, "replication", || values(&h).len() == 3).await;
+        assert_eq!(values(&h), vec![1, 2, 3]);
+    }
+    let old = c.leader().await;
+    let follower = if old == 1 { 2 } else { 1 };
+    // A read barrier on a follower sees everything committed before it.
+    c.node(follower).read_barrier().await.unwrap();
+    assert_eq!(values(&c.node(follower)).len(), 3);
+
+    c.stop(old).await;
+    let new = c.leader().await;
+    assert_ne!(new, old);
+    let survivor = c.node(if new == follower {
+        6 - new - old
+    } else {
+        follower
+    });
+    assert_eq!(survivor.propose(cmd(4)).await.unwrap(), (4, 4));
+    for id in [new, 6 - new - old] {
+        let h = c.node(id);
+        eventually(5, "replication after failover", || values(&h).len() == 4).await;
+        assert!(h.status().leader_changes >= 2, "{:?}", h.status());
+    }
+
+    // The old leader comes back as a follower and catches up.
+    let back = c.start(old);
+    eventually(5, "old leader catches up", || values(&back).len() == 4).await;
+    assert_eq!(back.status().leader_id, new);
+    c.stop_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_node_catches_up_by_snapshot() {
+    let c = Cluster::new(3, &[1, 2, 3], |cfg| {
+        cfg.snapshot_every = 10;
+        cfg.keep_entries_after_snapshot = 5;
+    });
+    let a = c.start(1);
+    c.start(2);
+    for i in 0..60 {
+        a.propose(cmd(i)).await.unwrap();
+    }
+    let late = c.start(3);
+    eventually(5, "late node catches up", || values(&late).len() == 60).await;
+    assert_eq!(values(&late), (0..60).collect::<Vec<_>>());
+    let restored = late.read(|sm| sm.restores.clone());
+    assert!(
+        restored.iter().any(|&n| n > 0),
+        "the log was compacted: {restored:?}"
+    );
+    // And it takes part in new writes.
+    assert_eq!(late.propose(cmd(60)).await.unwrap(), (60, 61));
+    c.stop_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_off_node_catches_up_after_healing() {
+    let c = Cluster::new(3, &[1, 2, 3], |cfg| {
+        cfg.propose_timeout = std::time::Duration::from_secs(1);
+        cfg.snapshot_every = 10;
+        cfg.keep_entries_after_snapshot = 5;
+    });
+    for id in 1..=3 {
+        c.start(id);
+    }
+    let leader = c.leader().await;
+    let victim = if leader == 3 { 2 } else { 3 };
+    c.set_cut(victim, true);
+    for i in 0..40 {
+        c.node(leader).propose(cmd(i)).await.unwrap();
+    }
+    // The cut-off node cannot commit anything on its own.
+    let h = c.node(victim);
+    assert!(matches!(
+        h.read_barrier().await,
+        Err(ReplicaError::NoQuorum)
+    ));
+    c.set_cut(victim, false);
+    eventually(5, "healed node catches up", || values(&h).len() == 40).await;
+    assert_eq!(values(&h), (0..40).collect::<Vec<_>>());
+    c.stop_all().await;
+}
+
+#[tokio::test]
+async fn no_quorum_times_out() {
+    let c = Cluster::new(3, &[1, 2, 3], |cfg| {
+        cfg.propose_timeout = std::time::Duration::from_millis(300)
+    });
+    let lonely = c.start(1);
+    assert!(matches!(
+        lonely.propose(cmd(1)).await,
+        Err(ReplicaError::NoQuorum)
+    ));
+    assert!(matches!(
+        lonely.read_barrier().await,
+        Err(ReplicaError::NoQuorum)
+    ));
+    assert_eq!(lonely.status().leader_id, 0);
+    c.stop_all().await;
+}
