@@ -1,0 +1,149 @@
+//! `hamctrl attach NAME (--pid PID | --cmd LINE) [--restart]`.
+
+use ham_client::{ConditionType, HamError, flags};
+
+use super::{CtlResult, Ctx};
+
+/// Name of the DEATH condition `--restart` adds.
+pub const DEATH_CONDITION: &str = "death";
+/// Name of the restart action `--restart` adds.
+pub const RESTART_ACTION: &str = "restart";
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["pid", "cmd"])))]
+pub struct Args {
+    /// Entity name.
+    pub name: String,
+    /// Monitor this running process (--cmd then is its restart line).
+    #[arg(long)]
+    pub pid: Option<i64>,
+    /// Command line to start (absolute program path; quotes group words).
+    #[arg(long, value_name = "LINE")]
+    pub cmd: Option<String>,
+    /// Keep the entity after a death that is not restarted.
+    #[arg(long)]
+    pub keep_on_death: bool,
+    /// Pidfile naming the daemon's pid after a daemonizing start.
+    #[arg(long, value_name = "PATH")]
+    pub pidfile: Option<String>,
+    /// Also restart it whenever it dies: adds the DEATH condition `death`
+    /// and in it the restart action `restart` running the --cmd line, both
+    /// kept across restarts (HREARMAFTERRESTART). If a step fails, the error
+    /// says what was created before it.
+    #[arg(long, requires = "cmd")]
+    pub restart: bool,
+}
+
+impl Args {
+    /// The restart line when `--restart` was given.
+    pub fn restart_line(&self) -> Option<&str> {
+        self.cmd.as_deref().filter(|_| self.restart)
+    }
+
+    pub async fn run(self, ctx: &Ctx) -> CtlResult {
+        let flags = if self.keep_on_death {
+            flags::HENTITYKEEPONDEATH
+        } else {
+            0
+        };
+        let entity = ctx
+            .ham
+            .attach_pidfile(
+                ctx.node.clone(),
+                &self.name,
+                self.pid.unwrap_or(0),
+                self.cmd.as_deref().unwrap_or(""),
+                self.pidfile.as_deref().unwrap_or(""),
+                flags,
+            )
+            .await?;
+        let Some(line) = self.restart_line() else {
+            return Ok(());
+        };
+        let rearm = flags::HREARMAFTERRESTART;
+        let name = &self.name;
+        let death = ctx
+            .ham
+            .condition(&entity, ConditionType::Death, DEATH_CONDITION, rearm)
+            .await
+            .map_err(|e| {
+                half_built(
+                    e,
+                    &format!("entity {name} is attached, without condition {DEATH_CONDITION}"),
+                )
+            })?;
+        ctx.ham
+            .action_restart(&death, RESTART_ACTION, line, rearm)
+            .await
+            .map_err(|e| {
+                half_built(
+                    e,
+                    &format!(
+                        "entity {name} is attached with condition {DEATH_CONDITION}, \
+                         without action {RESTART_ACTION}"
+                    ),
+                )
+            })?;
+        Ok(())
+    }
+}
+
+/// The error of a later step of `--restart`, saying what exists already.
+fn half_built(err: HamError, exists: &str) -> HamError {
+    HamError::new(err.errno, format!("{} ({exists})", err.message))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use clap::error::ErrorKind;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn attach(args: &[&str]) -> Result<Args, ErrorKind> {
+        let argv = ["hamctrl", "attach"].iter().chain(args).copied();
+        match Cli::try_parse_from(argv).map_err(|e| e.kind())?.command {
+            Command::Attach(a) => Ok(a),
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a2_restart_takes_the_cmd_line() {
+        let a = attach(&["web", "--cmd", "/bin/web -p 80", "--restart"]).unwrap();
+        assert_eq!((a.name.as_str(), a.pid), ("web", None));
+        assert_eq!(a.restart_line(), Some("/bin/web -p 80"));
+        // The option may come first, and --pid keeps --cmd as the restart line.
+        let a = attach(&["--restart", "--pid", "42", "db", "--cmd", "/bin/db"]).unwrap();
+        assert_eq!((a.pid, a.restart_line()), (Some(42), Some("/bin/db")));
+    }
+
+    #[test]
+    fn a2_restart_needs_a_cmd_line() {
+        assert_eq!(
+            attach(&["web", "--pid", "42", "--restart"]).unwrap_err(),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            attach(&["web", "--restart"]).unwrap_err(),
+            ErrorKind::MissingRequiredArgument
+        );
+    }
+
+    #[test]
+    fn a2_without_restart_nothing_more_is_added() {
+        let a = attach(&["web", "--cmd", "/bin/web"]).unwrap();
+        assert_eq!(a.restart_line(), None);
+    }
+
+    #[test]
+    fn half_built_keeps_the_errno_and_says_what_exists() {
+        let e = half_built(
+            HamError::new(ham_client::Errno::EEXIST, "condition exists"),
+            "entity web is attached",
+        );
+        assert_eq!(e.errno, ham_client::Errno::EEXIST);
+        assert_eq!(e.message, "condition exists (entity web is attached)");
+    }
+}

@@ -1,0 +1,62 @@
+//! `hamctrl`: command-line control of HAM nodes.
+#![forbid(unsafe_code)]
+
+mod argv;
+mod cli;
+mod cmd;
+mod paths;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use ham_client::{Ham, HamAddress, UNREACHABLE};
+
+use crate::cli::{Cli, ConnArgs};
+use crate::cmd::{CtlError, Ctx};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_from(argv::preprocess(std::env::args()));
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("hamctrl: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = address(&cli.conn);
+    match runtime.block_on(run(cli, &addr)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CtlError::Ham(e)) => {
+            let message = match e.message.strip_prefix(UNREACHABLE) {
+                Some(rest) => format!("{UNREACHABLE} at {addr}{rest}"),
+                None => e.message,
+            };
+            eprintln!("hamctrl: {}: {message}", e.errno);
+            ExitCode::FAILURE
+        }
+        Err(CtlError::Usage(msg)) => Cli::command()
+            .error(clap::error::ErrorKind::InvalidValue, msg)
+            .exit(),
+    }
+}
+
+async fn run(cli: Cli, addr: &HamAddress) -> Result<(), CtlError> {
+    let ctx = Ctx {
+        ham: Ham::lazy(addr)?,
+        node: cli.conn.node.clone().unwrap_or_default(),
+    };
+    cmd::dispatch(cli.command, &ctx).await
+}
+
+/// The HAM to talk to: --socket, --addr, else the local one.
+fn address(conn: &ConnArgs) -> HamAddress {
+    match (&conn.socket, &conn.addr) {
+        (Some(path), _) => HamAddress::Unix(path.clone()),
+        (None, Some(uri)) => HamAddress::Tcp(uri.clone()),
+        (None, None) => HamAddress::local(),
+    }
+}
