@@ -1,0 +1,265 @@
+//! The node's agent: it starts and watches this node's processes, detects
+//! deaths and missed heartbeats, runs the actions, and proposes what happened
+//! to the replicated state (HAM-CONTRACT D3: recovery never waits for
+//! consensus; the outcome is replicated afterwards).
+//!
+//! One task ([`Agent::run`]) owns the table of watched processes; watchers,
+//! the heartbeat timer, the sd_notify socket and the API reach it through
+//! one channel of [`Msg`]s.
+
+mod actions;
+mod heartbeats;
+mod lifecycle;
+mod logs;
+mod notify;
+mod pulses;
+mod runner;
+mod waitpath;
+
+pub use heartbeats::Heartbeats;
+pub use logs::LogDir;
+pub use pulses::Pulses;
+
+use crate::node::Node;
+use crate::process::reaper::Reaper;
+use ham_core::machine::{EffectBatch, EffectSink};
+use ham_core::model::{
+    CLUSTER_NODE_ID, Effect, Errno, ExitInfo, HamError, HeartbeatState, NodeId, Result, Uid,
+};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+/// What actions need to run.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The node (state reads, writes).
+    pub node: Node,
+    /// This node's id.
+    pub node_id: NodeId,
+    /// The one reaper of our children.
+    pub reaper: Arc<Reaper>,
+    /// Heartbeat trackers.
+    pub heartbeats: Arc<Heartbeats>,
+    /// Open pulse channels.
+    pub pulses: Pulses,
+    /// Per-entity output logs.
+    pub logs: LogDir,
+    /// The sd_notify socket path handed to started processes.
+    pub notify_socket: PathBuf,
+}
+
+/// Messages to the agent task.
+#[derive(Debug)]
+pub enum Msg {
+    /// Applied commands with effects for this node.
+    Effects(EffectBatch),
+    /// A watched process ended.
+    Died {
+        /// The entity.
+        uid: Uid,
+        /// The pid that ended.
+        pid: u32,
+        /// How.
+        exit: ExitInfo,
+    },
+    /// A heartbeat threshold was crossed.
+    Missed(heartbeats::Missed),
+    /// The recovery outcome of an entity was committed (its next death may be handled).
+    Committed(Uid),
+    /// A self-attached entity's connection closed without a detach (E10).
+    ConnectionLost(Uid),
+    /// `MAINPID=` from the sd_notify socket: process `from` says the entity now runs as `main`.
+    MainPid {
+        /// The sender.
+        from: u32,
+        /// The new main pid.
+        main: u32,
+    },
+    /// A daemon's pid was found late (from its pid file) or not at all.
+    Adopt {
+        /// The entity.
+        uid: Uid,
+        /// The launcher that exited.
+        launcher: u32,
+        /// The daemon, or None: treat the launcher's exit as a death.
+        daemon: Option<u32>,
+    },
+}
+
+#[derive(Debug)]
+enum Started {
+    Waiting(Vec<oneshot::Sender<()>>),
+    Done,
+}
+
+/// The agent's shared side, used by the API.
+#[derive(Debug)]
+struct Shared {
+    node_id: NodeId,
+    heartbeats: Arc<Heartbeats>,
+    pulses: Pulses,
+    tx: mpsc::UnboundedSender<Msg>,
+    started: Mutex<HashMap<Uid, Started>>,
+}
+
+/// Cheap handle on the agent for the API.
+#[derive(Debug, Clone)]
+pub struct AgentHandle {
+    shared: Arc<Shared>,
+}
+
+impl AgentHandle {
+    /// This agent's node.
+    pub fn node_id(&self) -> NodeId {
+        self.shared.node_id
+    }
+
+    /// A heartbeat of entity `uid` through the API (H4).
+    pub fn heartbeat(&self, uid: Uid) -> Result<()> {
+        let missed = self.shared.heartbeats.beat(uid).ok_or_else(|| {
+            HamError::new(Errno::Einval, "this entity has no heartbeat on this node")
+        })?;
+        for m in missed {
+            let _ = self.shared.tx.send(Msg::Missed(m));
+        }
+        Ok(())
+    }
+
+    /// Last heartbeat and state of entity `uid`, if this node tracks it.
+    pub fn heartbeat_view(&self, uid: Uid) -> Option<(i64, HeartbeatState)> {
+        self.shared.heartbeats.view(uid)
+    }
+
+    /// The pulse channels of this node.
+    pub fn pulses(&self) -> &Pulses {
+        &self.shared.pulses
+    }
+
+    /// The heartbeat connection of a self-attached entity closed (E10).
+    pub fn connection_lost(&self, uid: Uid) {
+        let _ = self.shared.tx.send(Msg::ConnectionLost(uid));
+    }
+
+    /// Waits (bounded) until the process of a just-attached entity is started
+    /// and its pid committed, so the attach call answers with the pid known.
+    pub async fn wait_started(&self, uid: Uid, limit: Duration) {
+        let rx = {
+            let mut started = self
+                .shared
+                .started
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            match started
+                .entry(uid)
+                .or_insert_with(|| Started::Waiting(Vec::new()))
+            {
+                Started::Done => return,
+                Started::Waiting(waiters) => {
+                    let (tx, rx) = oneshot::channel();
+                    waiters.push(tx);
+                    rx
+                }
+            }
+        };
+        let _ = tokio::time::timeout(limit, rx).await;
+    }
+}
+
+impl Shared {
+    fn mark_started(&self, uid: Uid) {
+        let mut started = self.started.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(Started::Waiting(waiters)) = started.insert(uid, Started::Done) {
+            for w in waiters {
+                let _ = w.send(());
+            }
+        }
+    }
+
+    fn forget_started(&self, uid: Uid) {
+        self.started
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&uid);
+    }
+}
+
+/// Which node an effect is for (the cluster-wide entity's plans: the leader's agent).
+fn effect_node(e: &Effect) -> NodeId {
+    match e {
+        Effect::Spawn { node, .. }
+        | Effect::Monitor { node, .. }
+        | Effect::Unmonitor { node, .. }
+        | Effect::StopNode { node } => *node,
+        Effect::Run(plan) => plan.node,
+    }
+}
+
+/// A sink that passes this node's effects to the agent task without blocking the replica.
+pub fn effect_sink(node_id: NodeId, tx: mpsc::UnboundedSender<Msg>) -> EffectSink {
+    Box::new(move |mut batch: EffectBatch| {
+        batch.effects.retain(|e| {
+            let n = effect_node(e);
+            n == node_id || n == CLUSTER_NODE_ID
+        });
+        if !batch.effects.is_empty() {
+            // The agent task ends only at shutdown; effects after that have no one to act.
+            let _ = tx.send(Msg::Effects(batch));
+        }
+    })
+}
+
+/// The channel to the agent task, made before the replica so that effects can flow.
+pub fn channel() -> (mpsc::UnboundedSender<Msg>, mpsc::UnboundedReceiver<Msg>) {
+    mpsc::unbounded_channel()
+}
+
+/// Starts the agent: the owner task, the heartbeat timer and the sd_notify socket.
+pub fn start(
+    node: Node,
+    data_dir: &std::path::Path,
+    reaper: Arc<Reaper>,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    stop: Arc<Notify>,
+) -> anyhow::Result<AgentHandle> {
+    let node_id = node.identity.id;
+    let heartbeats = Arc::new(Heartbeats::default());
+    let pulses = Pulses::default();
+    let notify_socket = data_dir.join("notify.sock");
+    let notify_rx = notify::bind(&notify_socket)?;
+    let ctx = Arc::new(Ctx {
+        node,
+        node_id,
+        reaper,
+        heartbeats: heartbeats.clone(),
+        pulses: pulses.clone(),
+        logs: LogDir::new(data_dir.join("logs"))?,
+        notify_socket,
+    });
+    let shared = Arc::new(Shared {
+        node_id,
+        heartbeats: heartbeats.clone(),
+        pulses,
+        tx: tx.clone(),
+        started: Mutex::default(),
+    });
+
+    let (miss_tx, mut miss_rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move { heartbeats.run_timer(miss_tx).await });
+    let relay = tx.clone();
+    tokio::spawn(async move {
+        while let Some(m) = miss_rx.recv().await {
+            if relay.send(Msg::Missed(m)).is_err() {
+                return;
+            }
+        }
+    });
+    tokio::spawn(notify::serve(notify_rx, ctx.heartbeats.clone(), tx.clone()));
+
+    let agent = lifecycle::Agent::new(ctx, shared.clone(), tx, stop);
+    tokio::spawn(agent.run(rx));
+    Ok(AgentHandle { shared })
+}

@@ -1,0 +1,149 @@
+//! Running one action or action-fail action (HAM-CONTRACT A4-A10).
+
+use super::Ctx;
+use super::waitpath::wait_for_path;
+use crate::process::{signal, spawn};
+use ham_core::model::{ActionKind, EntityRef, flags::HACTIONWAIT, parse_command_line};
+use std::path::Path;
+use std::time::Duration;
+
+/// Why an action failed, for the activity log.
+pub type Failure = String;
+
+/// Runs `kind` for an event on `subject`; `path` names the action in logs.
+pub async fn run(
+    ctx: &Ctx,
+    path: &str,
+    subject: &EntityRef,
+    kind: &ActionKind,
+    flags: u32,
+) -> Result<(), Failure> {
+    match kind {
+        ActionKind::Restart { .. } => Err("a restart runs before the executors, never here".into()),
+        ActionKind::Execute {
+            command_line,
+            timeout_ms,
+        } => {
+            execute(
+                ctx,
+                subject,
+                command_line,
+                flags & HACTIONWAIT != 0,
+                *timeout_ms,
+            )
+            .await
+        }
+        ActionKind::Waitfor {
+            path: None,
+            delay_ms,
+        } => {
+            tokio::time::sleep(Duration::from_millis(*delay_ms)).await;
+            Ok(())
+        }
+        ActionKind::Waitfor {
+            path: Some(p),
+            delay_ms,
+        } => match wait_for_path(Path::new(p), Duration::from_millis(*delay_ms)).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!("{p} did not appear within {delay_ms} ms")),
+            Err(e) => Err(format!("cannot watch for {p}: {e}")),
+        },
+        ActionKind::NotifySignal {
+            node,
+            pid,
+            signum,
+            value,
+            ..
+        } => {
+            if *node != ctx.node_id {
+                return Err(format!(
+                    "node {node} cannot be reached from node {}",
+                    ctx.node_id
+                ));
+            }
+            signal::queue(*pid, *signum, *value)
+                .map_err(|e| format!("signal {signum} to pid {pid}: {e}"))
+        }
+        ActionKind::NotifyPulse {
+            node,
+            pid,
+            chid,
+            code,
+            value,
+        } => {
+            if *node != ctx.node_id {
+                return Err(format!(
+                    "node {node} cannot be reached from node {}",
+                    ctx.node_id
+                ));
+            }
+            ctx.pulses.send(*pid, *chid, (*code, *value))
+        }
+        ActionKind::HeartbeatHealthy => {
+            if let Some(uid) = subject.uid {
+                ctx.heartbeats.healthy(uid);
+            }
+            Ok(())
+        }
+        ActionKind::Log {
+            message,
+            attach_prefix,
+            verbosity,
+        } => {
+            let current = ctx
+                .node
+                .read_now(|s| s.context(ctx.node_id).map(|c| c.verbosity).unwrap_or(0));
+            if current >= *verbosity {
+                if *attach_prefix {
+                    tracing::info!(target: "ham::activity", "{path}: {message}");
+                } else {
+                    tracing::info!(target: "ham::activity", "{message}");
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A4: spawn; with HACTIONWAIT, wait for a zero exit within the timeout.
+async fn execute(
+    ctx: &Ctx,
+    subject: &EntityRef,
+    line: &str,
+    wait: bool,
+    timeout_ms: u64,
+) -> Result<(), Failure> {
+    let argv = parse_command_line(line).map_err(|e| e.message)?;
+    let log = ctx.logs.open(&subject.name);
+    let spec = spawn::SpawnSpec {
+        argv: &argv,
+        env: Vec::new(),
+        log: log.as_ref(),
+    };
+    if !wait {
+        return ctx
+            .reaper
+            .spawn_detached(|| spawn::spawn(&spec))
+            .map(|_| ())
+            .map_err(|e| format!("cannot start {}: {e}", argv[0]));
+    }
+    let (pid, exited) = ctx
+        .reaper
+        .spawn_watched(|| spawn::spawn(&spec))
+        .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
+    let limit = if timeout_ms == 0 {
+        Duration::MAX
+    } else {
+        Duration::from_millis(timeout_ms)
+    };
+    match tokio::time::timeout(limit, exited).await {
+        Ok(Ok(ham_core::model::ExitInfo::Exited(0))) => Ok(()),
+        Ok(Ok(exit)) => Err(format!("{} ended with {exit:?}", argv[0])),
+        Ok(Err(_)) => Err(format!("{} was lost by the reaper", argv[0])),
+        Err(_) => {
+            // The command started its own process group: end all of it.
+            let _ = signal::kill_group(pid.into(), libc::SIGKILL);
+            Err(format!("{} did not finish within {timeout_ms} ms", argv[0]))
+        }
+    }
+}

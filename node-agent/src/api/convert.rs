@@ -1,0 +1,280 @@
+//! Conversions between generated protobuf types and `ham-core` types. This is
+//! the only place (with the service) where generated types are seen
+//! (DESIGN invariant 2).
+
+use ham_core::model::{self as m, Errno, HamError, Result, einval};
+use ham_proto::ham::v1 as pb;
+
+/// The node a request addresses, before resolution against the node table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeSel {
+    /// The node serving the call.
+    Local,
+    /// By id (`_nd`).
+    Id(u64),
+    /// By name (`_node`); "*" is the cluster-wide context.
+    Name(String),
+}
+
+pub fn node_sel(r: Option<&pb::NodeRef>) -> NodeSel {
+    match r.and_then(|r| r.node.as_ref()) {
+        None => NodeSel::Local,
+        Some(pb::node_ref::Node::Id(0)) => NodeSel::Local,
+        Some(pb::node_ref::Node::Id(id)) => NodeSel::Id(*id),
+        Some(pb::node_ref::Node::Name(n)) if n.is_empty() => NodeSel::Local,
+        Some(pb::node_ref::Node::Name(n)) => NodeSel::Name(n.clone()),
+    }
+}
+
+/// An entity by node and name, without a uid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityKey {
+    /// The node.
+    pub node: u64,
+    /// The entity name.
+    pub name: String,
+}
+
+fn uid(u: u64) -> Option<u64> {
+    (u != 0).then_some(u)
+}
+
+fn missing(what: &str) -> HamError {
+    einval(format!("missing {what}"))
+}
+
+/// An entity handle, with node 0 meaning `local`.
+pub fn entity_ref(h: Option<&pb::EntityHandle>, local: u64) -> Result<m::EntityRef> {
+    let h = h.ok_or_else(|| missing("entity handle"))?;
+    let node = if h.node_id == 0 { local } else { h.node_id };
+    Ok(m::EntityRef {
+        node,
+        name: h.entity.clone(),
+        uid: uid(h.uid),
+    })
+}
+
+pub fn condition_ref(h: Option<&pb::ConditionHandle>, local: u64) -> Result<m::ConditionRef> {
+    let h = h.ok_or_else(|| missing("condition handle"))?;
+    Ok(m::ConditionRef {
+        entity: entity_ref(h.entity.as_ref(), local)?,
+        name: h.condition.clone(),
+        uid: uid(h.uid),
+    })
+}
+
+pub fn action_ref(h: Option<&pb::ActionHandle>, local: u64) -> Result<m::ActionRef> {
+    let h = h.ok_or_else(|| missing("action handle"))?;
+    Ok(m::ActionRef {
+        condition: condition_ref(h.condition.as_ref(), local)?,
+        name: h.action.clone(),
+        uid: uid(h.uid),
+    })
+}
+
+pub fn entity_handle(r: &m::EntityRef) -> pb::EntityHandle {
+    pb::EntityHandle {
+        node_id: r.node,
+        entity: r.name.clone(),
+        uid: r.uid.unwrap_or(0),
+    }
+}
+
+pub fn condition_handle(r: &m::ConditionRef) -> pb::ConditionHandle {
+    pb::ConditionHandle {
+        entity: Some(entity_handle(&r.entity)),
+        condition: r.name.clone(),
+        uid: r.uid.unwrap_or(0),
+    }
+}
+
+pub fn action_handle(r: &m::ActionRef) -> pb::ActionHandle {
+    pb::ActionHandle {
+        condition: Some(condition_handle(&r.condition)),
+        action: r.name.clone(),
+        uid: r.uid.unwrap_or(0),
+    }
+}
+
+pub fn condition_type(t: i32) -> Result<m::ConditionType> {
+    use m::ConditionType as C;
+    use pb::ConditionType as P;
+    let p = P::try_from(t).map_err(|_| einval(format!("unknown condition type {t}")))?;
+    Ok(match p {
+        P::Unspecified => return Err(einval("condition type is missing")),
+        P::Death => C::Death,
+        P::Abnormaldeath => C::AbnormalDeath,
+        P::Detach => C::Detach,
+        P::Attach => C::Attach,
+        P::Hbeatmissedlow => C::HbeatMissedLow,
+        P::Hbeatmissedhigh => C::HbeatMissedHigh,
+        P::Restart => C::Restart,
+        P::Raise => C::Raise,
+        P::State => C::State,
+        P::Any => C::Any,
+        P::Nodedown => C::NodeDown,
+        P::Escalate => C::Escalate,
+    })
+}
+
+pub fn condition_type_pb(t: m::ConditionType) -> pb::ConditionType {
+    use m::ConditionType as C;
+    use pb::ConditionType as P;
+    match t {
+        C::Death => P::Death,
+        C::AbnormalDeath => P::Abnormaldeath,
+        C::Detach => P::Detach,
+        C::Attach => P::Attach,
+        C::HbeatMissedLow => P::Hbeatmissedlow,
+        C::HbeatMissedHigh => P::Hbeatmissedhigh,
+        C::Restart => P::Restart,
+        C::Raise => P::Raise,
+        C::State => P::State,
+        C::Any => P::Any,
+        C::NodeDown => P::Nodedown,
+        C::Escalate => P::Escalate,
+    }
+}
+
+/// A STATE filter side from its wire value and the SET/INV flags (K6).
+/// INV without SET is refused: only a set can be inverted.
+pub fn state_match(value: i64, set: bool, inv: bool) -> Result<m::StateMatch> {
+    match (set, inv) {
+        (true, invert) => Ok(m::StateMatch::Set {
+            bits: value as u64,
+            invert,
+        }),
+        (false, true) => Err(einval("HCONDSTATE*INV needs the matching HCONDSTATE*SET")),
+        (false, false) if value == m::ANY => Ok(m::StateMatch::Any),
+        (false, false) => Ok(m::StateMatch::Value(value)),
+    }
+}
+
+pub fn state_match_pb(s: m::StateMatch) -> i64 {
+    match s {
+        m::StateMatch::Any => m::ANY,
+        m::StateMatch::Value(v) => v,
+        m::StateMatch::Set { bits, .. } => bits as i64,
+    }
+}
+
+pub fn control_op(c: i32) -> Result<m::flags::ControlOp> {
+    m::flags::ControlOp::from_code(c)
+}
+
+pub fn verbose_op(op: i32) -> Result<m::VerboseOp> {
+    use pb::VerboseOp as P;
+    match P::try_from(op) {
+        Ok(P::Get) => Ok(m::VerboseOp::Get),
+        Ok(P::Set) => Ok(m::VerboseOp::Set),
+        Ok(P::Incr) => Ok(m::VerboseOp::Incr),
+        Ok(P::Decr) => Ok(m::VerboseOp::Decr),
+        _ => Err(HamError::new(
+            Errno::Einval,
+            format!("unknown verbose operation {op}"),
+        )),
+    }
+}
+
+fn nonneg(what: &str, v: i64) -> Result<u64> {
+    u64::try_from(v).map_err(|_| einval(format!("{what} {v} is negative")))
+}
+
+pub fn execute(p: Option<&pb::ExecuteAction>) -> Result<m::ActionKind> {
+    let p = p.ok_or_else(|| missing("execute parameters"))?;
+    Ok(m::ActionKind::Execute {
+        command_line: p.command_line.clone(),
+        timeout_ms: p.timeout_ms,
+    })
+}
+
+pub fn waitfor(p: Option<&pb::WaitforAction>) -> Result<m::ActionKind> {
+    let p = p.ok_or_else(|| missing("waitfor parameters"))?;
+    let path = (!p.path.is_empty()).then(|| p.path.clone());
+    Ok(m::ActionKind::Waitfor {
+        path,
+        delay_ms: nonneg("delay", p.delay_ms)?,
+    })
+}
+
+pub fn log(p: Option<&pb::LogAction>) -> Result<m::ActionKind> {
+    let p = p.ok_or_else(|| missing("log parameters"))?;
+    Ok(m::ActionKind::Log {
+        message: p.message.clone(),
+        attach_prefix: p.attach_prefix,
+        verbosity: p.verbosity,
+    })
+}
+
+/// Wire form of an action kind, for the tree view.
+pub fn action_kind_pb(k: &m::ActionKind, node_name: impl Fn(u64) -> String) -> ActionKindPb {
+    let target = |n: u64| {
+        Some(pb::NodeRef {
+            node: Some(pb::node_ref::Node::Name(node_name(n))),
+        })
+    };
+    match k {
+        m::ActionKind::Restart { command_line } => ActionKindPb::Restart(pb::RestartAction {
+            command_line: command_line.clone(),
+        }),
+        m::ActionKind::Execute {
+            command_line,
+            timeout_ms,
+        } => ActionKindPb::Execute(pb::ExecuteAction {
+            command_line: command_line.clone(),
+            timeout_ms: *timeout_ms,
+        }),
+        m::ActionKind::Waitfor { path, delay_ms } => ActionKindPb::Waitfor(pb::WaitforAction {
+            path: path.clone().unwrap_or_default(),
+            delay_ms: i64::try_from(*delay_ms).unwrap_or(i64::MAX),
+        }),
+        m::ActionKind::NotifyPulse {
+            node,
+            pid,
+            chid,
+            code,
+            value,
+        } => ActionKindPb::Pulse(pb::NotifyPulseAction {
+            target_node: target(*node),
+            pid: *pid,
+            chid: *chid,
+            code: *code,
+            value: *value,
+        }),
+        m::ActionKind::NotifySignal {
+            node,
+            pid,
+            signum,
+            code,
+            value,
+        } => ActionKindPb::Signal(pb::NotifySignalAction {
+            target_node: target(*node),
+            pid: *pid,
+            signum: *signum,
+            code: *code,
+            value: *value,
+        }),
+        m::ActionKind::HeartbeatHealthy => ActionKindPb::Healthy,
+        m::ActionKind::Log {
+            message,
+            attach_prefix,
+            verbosity,
+        } => ActionKindPb::Log(pb::LogAction {
+            message: message.clone(),
+            attach_prefix: *attach_prefix,
+            verbosity: *verbosity,
+        }),
+    }
+}
+
+/// An action kind on the wire, before it is put in an ActionInfo or ActionFailInfo.
+#[derive(Debug)]
+pub enum ActionKindPb {
+    Restart(pb::RestartAction),
+    Execute(pb::ExecuteAction),
+    Waitfor(pb::WaitforAction),
+    Pulse(pb::NotifyPulseAction),
+    Signal(pb::NotifySignalAction),
+    Healthy,
+    Log(pb::LogAction),
+}

@@ -1,0 +1,90 @@
+//! The one table that maps model errors to gRPC status (HAM-CONTRACT M1).
+
+use ham_core::model::{Errno, HamError, StatusClass};
+use ham_core::replica::ReplicaError;
+use ham_proto::ham::v1::ErrorDetail;
+use prost::Message;
+use tonic::{Code, Status};
+
+/// Metadata key that repeats the errno name, for clients that skip details.
+pub const ERRNO_METADATA: &str = "ham-errno";
+
+fn code(class: StatusClass) -> Code {
+    match class {
+        StatusClass::InvalidArgument => Code::InvalidArgument,
+        StatusClass::AlreadyExists => Code::AlreadyExists,
+        StatusClass::NotFound => Code::NotFound,
+        StatusClass::Unavailable => Code::Unavailable,
+        StatusClass::ResourceExhausted => Code::ResourceExhausted,
+        StatusClass::PermissionDenied => Code::PermissionDenied,
+        StatusClass::Internal => Code::Internal,
+    }
+}
+
+/// A gRPC status carrying the errno in its details and metadata.
+pub fn to_status(err: HamError) -> Status {
+    let detail = ErrorDetail {
+        errno: err.errno.name().to_string(),
+        code: err.errno.code(),
+        message: err.message.clone(),
+    };
+    let mut status = Status::with_details(
+        code(err.errno.status_class()),
+        err.message,
+        detail.encode_to_vec().into(),
+    );
+    if let Ok(v) = err.errno.name().parse() {
+        status.metadata_mut().insert(ERRNO_METADATA, v);
+    }
+    status
+}
+
+/// Replication failures, as the errno a client sees.
+pub fn replica_error(err: ReplicaError) -> HamError {
+    match err {
+        ReplicaError::NoQuorum => HamError::new(
+            Errno::Eagain,
+            "the write could not reach a quorum; try again",
+        ),
+        ReplicaError::Stopped => HamError::new(Errno::Ebadf, "this HAM is stopping"),
+        other => HamError::new(Errno::Eio, other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn m1_status_carries_code_errno_detail_and_metadata() {
+        let cases = [
+            (Errno::Einval, Code::InvalidArgument),
+            (Errno::Enametoolong, Code::InvalidArgument),
+            (Errno::Eexist, Code::AlreadyExists),
+            (Errno::Enoent, Code::NotFound),
+            (Errno::Ehostunreach, Code::NotFound),
+            (Errno::Ebadf, Code::Unavailable),
+            (Errno::Eagain, Code::Unavailable),
+            (Errno::Enomem, Code::ResourceExhausted),
+            (Errno::Eperm, Code::PermissionDenied),
+            (Errno::Eacces, Code::PermissionDenied),
+        ];
+        for (errno, want) in cases {
+            let st = to_status(HamError::new(errno, "why"));
+            assert_eq!(st.code(), want, "{errno}");
+            let detail = ErrorDetail::decode(st.details()).unwrap();
+            assert_eq!(
+                (detail.errno.as_str(), detail.code),
+                (errno.name(), errno.code())
+            );
+            assert_eq!(st.metadata().get(ERRNO_METADATA).unwrap(), errno.name());
+        }
+    }
+
+    #[test]
+    fn m1_no_quorum_is_unavailable_with_eagain() {
+        let st = to_status(replica_error(ReplicaError::NoQuorum));
+        assert_eq!(st.code(), Code::Unavailable);
+        assert_eq!(ErrorDetail::decode(st.details()).unwrap().errno, "EAGAIN");
+    }
+}

@@ -1,0 +1,473 @@
+//! Calls that change the state: each becomes one command through the log.
+
+use super::Calls;
+use super::convert::{self as cv, node_sel};
+use crate::node::now_ns;
+use ham_core::model::flags::*;
+use ham_core::model::{self as m, CLUSTER_NODE_ID, Command, Response, Result, einval};
+use ham_proto::ham::v1 as pb;
+
+fn entity_of(r: Response) -> Result<pb::EntityHandle> {
+    match r {
+        Response::Entity(e) => Ok(cv::entity_handle(&e)),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn condition_of(r: Response) -> Result<pb::ConditionHandle> {
+    match r {
+        Response::Condition(c) => Ok(cv::condition_handle(&c)),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn action_of(r: Response) -> Result<pb::ActionHandle> {
+    match r {
+        Response::Action(a) => Ok(cv::action_handle(&a)),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn flags_of(r: Response) -> Result<pb::ControlReply> {
+    match r {
+        Response::Flags(flags) => Ok(pb::ControlReply { flags }),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn unexpected(r: Response) -> m::HamError {
+    m::HamError::new(m::Errno::Eio, format!("unexpected answer {r:?}"))
+}
+
+fn some(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+impl Calls {
+    fn local(&self) -> u64 {
+        self.node.identity.id
+    }
+
+    async fn done(&self, cmd: Command) -> Result<pb::Empty> {
+        self.node.write(cmd).await.map(|_| pb::Empty {})
+    }
+
+    pub async fn attach(&self, r: pb::AttachRequest) -> Result<pb::EntityHandle> {
+        let node = self.node.resolve(&node_sel(r.node.as_ref()))?;
+        let cmd = Command::Attach {
+            node,
+            name: r.name,
+            pid: r.pid,
+            command_line: some(&r.command_line),
+            flags: r.flags,
+            pidfile: some(&r.pidfile),
+            heartbeat: Some(m::HeartbeatSpec {
+                period_ns: r.period_ns,
+                hpdl: r.hpdl,
+                hpdh: r.hpdh,
+            }),
+            now_ns: now_ns(),
+        };
+        let handle = entity_of(self.node.write(cmd).await?)?;
+        if r.pid <= 0 && handle.node_id == self.local() {
+            // E2: answer once the started process's pid is in the state.
+            let limit = std::time::Duration::from_secs(5);
+            self.agent.wait_started(handle.uid, limit).await;
+        }
+        Ok(handle)
+    }
+
+    pub async fn attach_self(&self, r: pb::AttachSelfRequest) -> Result<pb::EntityHandle> {
+        let node = self.node.resolve(&node_sel(r.node.as_ref()))?;
+        let cmd = Command::AttachSelf {
+            node,
+            name: r.name,
+            pid: r.pid,
+            period_ns: r.period_ns,
+            hpdl: r.hpdl,
+            hpdh: r.hpdh,
+            flags: r.flags,
+            now_ns: now_ns(),
+        };
+        entity_of(self.node.write(cmd).await?)
+    }
+
+    pub async fn detach(&self, r: pb::DetachRequest) -> Result<pb::Empty> {
+        let entity = match r.target {
+            Some(pb::detach_request::Target::Handle(h)) => cv::entity_ref(Some(&h), self.local())?,
+            Some(pb::detach_request::Target::ByName(n)) => m::EntityRef {
+                node: self.node.resolve(&node_sel(n.node.as_ref()))?,
+                name: n.name,
+                uid: None,
+            },
+            None => return Err(einval("detach needs a handle or a name")),
+        };
+        self.done(Command::Detach { entity }).await
+    }
+
+    pub async fn entity(&self, r: pb::EntityRequest) -> Result<pb::EntityHandle> {
+        let node = self.node.resolve(&node_sel(r.node.as_ref()))?;
+        let cmd = Command::Placeholder {
+            node,
+            name: r.name,
+            flags: r.flags,
+            now_ns: now_ns(),
+        };
+        entity_of(self.node.write(cmd).await?)
+    }
+
+    async fn add_condition(
+        &self,
+        entity: Option<&pb::EntityHandle>,
+        name: String,
+        ctype: m::ConditionType,
+        flags: u32,
+        filter: m::ConditionFilter,
+    ) -> Result<pb::ConditionHandle> {
+        let entity = cv::entity_ref(entity, self.local())?;
+        let cmd = Command::AddCondition {
+            entity,
+            name,
+            ctype,
+            flags,
+            filter,
+        };
+        condition_of(self.node.write(cmd).await?)
+    }
+
+    pub async fn condition(&self, r: pb::ConditionRequest) -> Result<pb::ConditionHandle> {
+        let ctype = cv::condition_type(r.r#type)?;
+        if matches!(ctype, m::ConditionType::Raise | m::ConditionType::State) {
+            return Err(einval(
+                "RAISE and STATE conditions are added with ConditionRaise/ConditionState",
+            ));
+        }
+        self.add_condition(
+            r.entity.as_ref(),
+            r.name,
+            ctype,
+            r.flags,
+            m::ConditionFilter::None,
+        )
+        .await
+    }
+
+    pub async fn condition_raise(
+        &self,
+        r: pb::ConditionRaiseRequest,
+    ) -> Result<pb::ConditionHandle> {
+        let filter = m::ConditionFilter::Raise(m::RaiseFilter {
+            rtype: r.rtype.into(),
+            rclass: r.rclass.into(),
+            rseverity: r.rseverity.into(),
+        });
+        let t = m::ConditionType::Raise;
+        self.add_condition(r.entity.as_ref(), r.name, t, r.flags, filter)
+            .await
+    }
+
+    pub async fn condition_state(
+        &self,
+        r: pb::ConditionStateRequest,
+    ) -> Result<pb::ConditionHandle> {
+        let f = r.flags;
+        let from = cv::state_match(
+            r.from_state,
+            f & HCONDSTATEFROMSET != 0,
+            f & HCONDSTATEFROMINV != 0,
+        )?;
+        let to = cv::state_match(
+            r.to_state,
+            f & HCONDSTATETOSET != 0,
+            f & HCONDSTATETOINV != 0,
+        )?;
+        let filter = m::ConditionFilter::State { from, to };
+        let t = m::ConditionType::State;
+        self.add_condition(r.entity.as_ref(), r.name, t, f, filter)
+            .await
+    }
+
+    pub async fn condition_remove(&self, r: pb::ConditionHandle) -> Result<pb::Empty> {
+        let condition = cv::condition_ref(Some(&r), self.local())?;
+        self.done(Command::RemoveCondition { condition }).await
+    }
+
+    async fn add_action(
+        &self,
+        condition: Option<&pb::ConditionHandle>,
+        name: String,
+        flags: u32,
+        kind: m::ActionKind,
+    ) -> Result<pb::ActionHandle> {
+        let condition = cv::condition_ref(condition, self.local())?;
+        let cmd = Command::AddAction {
+            condition,
+            name,
+            flags,
+            kind,
+        };
+        action_of(self.node.write(cmd).await?)
+    }
+
+    pub async fn action_restart(&self, r: pb::ActionRestartRequest) -> Result<pb::ActionHandle> {
+        let p = r
+            .params
+            .ok_or_else(|| einval("missing restart parameters"))?;
+        let kind = m::ActionKind::Restart {
+            command_line: p.command_line,
+        };
+        self.add_action(r.condition.as_ref(), r.name, r.flags, kind)
+            .await
+    }
+
+    pub async fn action_execute(&self, r: pb::ActionExecuteRequest) -> Result<pb::ActionHandle> {
+        let kind = cv::execute(r.params.as_ref())?;
+        self.add_action(r.condition.as_ref(), r.name, r.flags, kind)
+            .await
+    }
+
+    pub async fn action_waitfor(&self, r: pb::ActionWaitforRequest) -> Result<pb::ActionHandle> {
+        let kind = cv::waitfor(r.params.as_ref())?;
+        self.add_action(r.condition.as_ref(), r.name, r.flags, kind)
+            .await
+    }
+
+    /// Resolves the target node of a notification; the cluster as a whole is no target.
+    fn notify_node(&self, target: Option<&pb::NodeRef>) -> Result<u64> {
+        let node = self.node.resolve(&node_sel(target))?;
+        if node == CLUSTER_NODE_ID {
+            return Err(einval("a notification targets one node, not \"*\""));
+        }
+        Ok(node)
+    }
+
+    fn pulse(&self, p: Option<&pb::NotifyPulseAction>) -> Result<m::ActionKind> {
+        let p = p.ok_or_else(|| einval("missing pulse parameters"))?;
+        Ok(m::ActionKind::NotifyPulse {
+            node: self.notify_node(p.target_node.as_ref())?,
+            pid: p.pid,
+            chid: p.chid,
+            code: p.code,
+            value: p.value,
+        })
+    }
+
+    fn signal(&self, p: Option<&pb::NotifySignalAction>) -> Result<m::ActionKind> {
+        let p = p.ok_or_else(|| einval("missing signal parameters"))?;
+        Ok(m::ActionKind::NotifySignal {
+            node: self.notify_node(p.target_node.as_ref())?,
+            pid: p.pid,
+            signum: p.signum,
+            code: p.code,
+            value: p.value,
+        })
+    }
+
+    pub async fn action_notify_pulse(
+        &self,
+        r: pb::ActionNotifyPulseRequest,
+    ) -> Result<pb::ActionHandle> {
+        let kind = self.pulse(r.params.as_ref())?;
+        self.add_action(r.condition.as_ref(), r.name, r.flags, kind)
+            .await
+    }
+
+    pub async fn action_notify_signal(
+        &self,
+        r: pb::ActionNotifySignalRequest,
+    ) -> Result<pb::ActionHandle> {
+        let kind = self.signal(r.params.as_ref())?;
+        self.add_action(r.condition.as_ref(), r.name, r.flags, kind)
+            .await
+    }
+
+    pub async fn action_heartbeat_healthy(
+        &self,
+        r: pb::ActionHeartbeatHealthyRequest,
+    ) -> Result<pb::ActionHandle> {
+        let kind = m::ActionKind::HeartbeatHealthy;
+        self.add_action(r.condition.as_ref(), r.name, r.flags, kind)
+            .await
+    }
+
+    pub async fn action_log(&self, r: pb::ActionLogRequest) -> Result<pb::ActionHandle> {
+        let kind = cv::log(r.params.as_ref())?;
+        self.add_action(r.condition.as_ref(), r.name, r.flags, kind)
+            .await
+    }
+
+    async fn add_fail(
+        &self,
+        action: Option<&pb::ActionHandle>,
+        name: String,
+        flags: u32,
+        kind: m::ActionKind,
+    ) -> Result<pb::ActionFailRef> {
+        let action = cv::action_ref(action, self.local())?;
+        let cmd = Command::AddActionFail {
+            action,
+            name,
+            flags,
+            kind,
+        };
+        match self.node.write(cmd).await? {
+            Response::ActionFail(a, name) => Ok(pb::ActionFailRef {
+                action: Some(cv::action_handle(&a)),
+                name,
+            }),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    pub async fn action_fail_execute(
+        &self,
+        r: pb::ActionFailExecuteRequest,
+    ) -> Result<pb::ActionFailRef> {
+        let kind = cv::execute(r.params.as_ref())?;
+        self.add_fail(r.action.as_ref(), r.name, r.flags, kind)
+            .await
+    }
+
+    pub async fn action_fail_waitfor(
+        &self,
+        r: pb::ActionFailWaitforRequest,
+    ) -> Result<pb::ActionFailRef> {
+        let kind = cv::waitfor(r.params.as_ref())?;
+        self.add_fail(r.action.as_ref(), r.name, r.flags, kind)
+            .await
+    }
+
+    pub async fn action_fail_notify_pulse(
+        &self,
+        r: pb::ActionFailNotifyPulseRequest,
+    ) -> Result<pb::ActionFailRef> {
+        let kind = self.pulse(r.params.as_ref())?;
+        self.add_fail(r.action.as_ref(), r.name, r.flags, kind)
+            .await
+    }
+
+    pub async fn action_fail_notify_signal(
+        &self,
+        r: pb::ActionFailNotifySignalRequest,
+    ) -> Result<pb::ActionFailRef> {
+        let kind = self.signal(r.params.as_ref())?;
+        self.add_fail(r.action.as_ref(), r.name, r.flags, kind)
+            .await
+    }
+
+    pub async fn action_fail_log(&self, r: pb::ActionFailLogRequest) -> Result<pb::ActionFailRef> {
+        let kind = cv::log(r.params.as_ref())?;
+        self.add_fail(r.action.as_ref(), r.name, r.flags, kind)
+            .await
+    }
+
+    pub async fn action_remove(&self, r: pb::ActionHandle) -> Result<pb::Empty> {
+        let action = cv::action_ref(Some(&r), self.local())?;
+        self.done(Command::RemoveAction { action }).await
+    }
+
+    pub async fn action_fail_remove(&self, r: pb::ActionFailRef) -> Result<pb::Empty> {
+        let action = cv::action_ref(r.action.as_ref(), self.local())?;
+        self.done(Command::RemoveActionFail {
+            action,
+            name: r.name,
+        })
+        .await
+    }
+
+    async fn control(
+        &self,
+        target: m::ObjectRef,
+        command: i32,
+        flags: u32,
+    ) -> Result<pb::ControlReply> {
+        let op = cv::control_op(command)?;
+        flags_of(
+            self.node
+                .write(Command::Control { target, op, flags })
+                .await?,
+        )
+    }
+
+    pub async fn entity_control(&self, r: pb::EntityControlRequest) -> Result<pb::ControlReply> {
+        let target = m::ObjectRef::Entity(cv::entity_ref(r.entity.as_ref(), self.local())?);
+        self.control(target, r.command, r.flags).await
+    }
+
+    pub async fn condition_control(
+        &self,
+        r: pb::ConditionControlRequest,
+    ) -> Result<pb::ControlReply> {
+        let target =
+            m::ObjectRef::Condition(cv::condition_ref(r.condition.as_ref(), self.local())?);
+        self.control(target, r.command, r.flags).await
+    }
+
+    pub async fn action_control(&self, r: pb::ActionControlRequest) -> Result<pb::ControlReply> {
+        let target = m::ObjectRef::Action(cv::action_ref(r.action.as_ref(), self.local())?);
+        self.control(target, r.command, r.flags).await
+    }
+
+    pub async fn entity_condition_raise(
+        &self,
+        r: pb::EntityConditionRaiseRequest,
+    ) -> Result<pb::Empty> {
+        let entity = cv::entity_ref(r.entity.as_ref(), self.local())?;
+        let (rtype, rclass, rseverity) = (r.rtype.into(), r.rclass.into(), r.rseverity.into());
+        self.done(Command::Raise {
+            entity,
+            rtype,
+            rclass,
+            rseverity,
+        })
+        .await
+    }
+
+    pub async fn entity_condition_state(
+        &self,
+        r: pb::EntityConditionStateRequest,
+    ) -> Result<pb::Empty> {
+        let entity = cv::entity_ref(r.entity.as_ref(), self.local())?;
+        self.done(Command::ReportState {
+            entity,
+            state: r.state,
+        })
+        .await
+    }
+
+    pub async fn verbose(&self, r: pb::VerboseRequest) -> Result<pb::VerboseReply> {
+        let node = self.node.resolve(&node_sel(r.node.as_ref()))?;
+        let op = cv::verbose_op(r.op)?;
+        if op == m::VerboseOp::Get {
+            // A read needs no log entry.
+            let v = self
+                .node
+                .read(false, |s| s.context(node).map(|c| c.verbosity))
+                .await??;
+            return Ok(pb::VerboseReply {
+                verbosity: v.try_into().unwrap_or(i32::MAX),
+            });
+        }
+        let cmd = Command::Verbose {
+            node,
+            op,
+            value: r.value.into(),
+        };
+        match self.node.write(cmd).await? {
+            Response::Verbosity(v) => Ok(pb::VerboseReply {
+                verbosity: v.try_into().unwrap_or(i32::MAX),
+            }),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    pub async fn stop(&self, r: pb::StopRequest) -> Result<pb::Empty> {
+        if r.cluster {
+            return self.done(Command::StopCluster).await;
+        }
+        self.node.resolve_here(&node_sel(r.node.as_ref()))?;
+        tracing::info!("stop requested through the API");
+        self.stop.notify_one();
+        Ok(pb::Empty {})
+    }
+}

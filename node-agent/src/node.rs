@@ -1,0 +1,127 @@
+//! One node's view of the HAM: its identity, its replica of the state, and
+//! the write and read paths every API call goes through.
+
+use crate::api::convert::NodeSel;
+use crate::api::status::replica_error;
+use ham_core::machine::{HamMachine, encode_command};
+use ham_core::model::{
+    CLUSTER_NODE_ID, Command, Errno, HamError, HamState, NodeId, Response, Result,
+};
+use ham_core::replica::{ReplicaHandle, ReplicaStatus};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Who this node is.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// Raft and HAM node id (>= 1).
+    pub id: NodeId,
+    /// Unique node name.
+    pub name: String,
+    /// The API address other nodes and clients use.
+    pub address: String,
+}
+
+/// A running node: identity plus replica.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Who we are.
+    pub identity: Identity,
+    replica: ReplicaHandle<HamMachine>,
+}
+
+/// Wall-clock time in ns since the Unix epoch, the only clock reading that
+/// enters the state (as a value inside commands).
+pub fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl Node {
+    /// Wraps a started replica.
+    pub fn new(identity: Identity, replica: ReplicaHandle<HamMachine>) -> Node {
+        Node { identity, replica }
+    }
+
+    /// Proposes a command and answers once it is committed and applied here.
+    pub async fn write(&self, cmd: Command) -> Result<Response> {
+        // The outer error is replication's, the inner one the model's refusal.
+        self.replica
+            .propose(encode_command(&cmd))
+            .await
+            .map_err(replica_error)?
+    }
+
+    /// Reads the local replica (linearizable after a read barrier when asked).
+    pub async fn read<R>(&self, linearizable: bool, f: impl FnOnce(&HamState) -> R) -> Result<R> {
+        if linearizable {
+            self.replica.read_barrier().await.map_err(replica_error)?;
+        }
+        Ok(self.replica.read(|m| f(m.state())))
+    }
+
+    /// Reads the local replica without a barrier.
+    pub fn read_now<R>(&self, f: impl FnOnce(&HamState) -> R) -> R {
+        self.replica.read(|m| f(m.state()))
+    }
+
+    /// Raft's view: leader, term, leader changes.
+    pub fn status(&self) -> ReplicaStatus {
+        self.replica.status()
+    }
+
+    /// Resolves a node selector to a node id (HAM-CONTRACT N6).
+    pub fn resolve(&self, sel: &NodeSel) -> Result<NodeId> {
+        let unknown = |what: String| HamError::new(Errno::Ehostunreach, what);
+        match sel {
+            NodeSel::Local => Ok(self.identity.id),
+            NodeSel::Id(CLUSTER_NODE_ID) => Ok(CLUSTER_NODE_ID),
+            NodeSel::Id(id) => self.read_now(|s| {
+                s.nodes
+                    .contains_key(id)
+                    .then_some(*id)
+                    .ok_or_else(|| unknown(format!("no node with id {id}")))
+            }),
+            NodeSel::Name(name) => self.read_now(|s| {
+                s.node_by_name(name)
+                    .ok_or_else(|| unknown(format!("no node named {name:?}")))
+            }),
+        }
+    }
+
+    /// Resolves a selector for a call that must be carried out by that node's
+    /// own agent (stop, heartbeats): only this node can do it here; other
+    /// nodes are reached through the cluster transport.
+    pub fn resolve_here(&self, sel: &NodeSel) -> Result<NodeId> {
+        let id = self.resolve(sel)?;
+        if id != self.identity.id {
+            return Err(HamError::new(
+                Errno::Ebadf,
+                format!("node {id} cannot be reached from node {}", self.identity.id),
+            ));
+        }
+        Ok(id)
+    }
+
+    /// Makes sure the state knows this node under its name and address.
+    pub async fn register(&self) -> Result<()> {
+        let known = self.read_now(|s| s.nodes.get(&self.identity.id).cloned());
+        let current = known
+            .is_some_and(|m| m.name == self.identity.name && m.address == self.identity.address);
+        if !current {
+            self.write(Command::RegisterNode {
+                id: self.identity.id,
+                name: self.identity.name.clone(),
+                address: self.identity.address.clone(),
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Stops the replica (after persisting).
+    pub async fn shutdown(&self) {
+        self.replica.shutdown().await;
+    }
+}

@@ -1,0 +1,36 @@
+//! Sending signals: queued signals with a value (notify_signal), and signals
+//! to whole process groups.
+
+use std::io;
+
+fn pid_t(pid: i64) -> io::Result<libc::pid_t> {
+    match libc::pid_t::try_from(pid) {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(io::Error::from_raw_os_error(libc::ESRCH)),
+    }
+}
+
+/// `sigqueue(pid, signum, value)`: the receiver sees `si_code == SI_QUEUE`
+/// and `value` in `si_value` (HAM-CONTRACT A8).
+pub fn queue(pid: i64, signum: i32, value: i64) -> io::Result<()> {
+    let pid = pid_t(pid)?;
+    // The integer travels in the pointer-sized union, as sival_int/sival_ptr share storage.
+    let value = libc::sigval {
+        sival_ptr: value as usize as *mut libc::c_void,
+    };
+    // SAFETY: sigqueue takes plain values (the sigval is passed by value and
+    // its pointer member is never dereferenced by the kernel).
+    let rc = unsafe { libc::sigqueue(pid, signum, value) };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Sends `signum` to every process of the group `pgid`.
+pub fn kill_group(pgid: i64, signum: i32) -> io::Result<()> {
+    let pgid = nix::unistd::Pid::from_raw(pid_t(pgid)?);
+    let sig = nix::sys::signal::Signal::try_from(signum).map_err(io::Error::from)?;
+    nix::sys::signal::killpg(pgid, sig).map_err(io::Error::from)
+}
