@@ -1,0 +1,228 @@
+//! Harness for tests of the real `ham` and `hamctrl` binaries.
+//!
+//! Every test gets its own data directory and Unix socket under a temporary
+//! directory, and its own TCP port (port 0), so tests run in parallel. A
+//! [`HamProcess`] is killed when dropped, so a failing test leaves no daemon
+//! behind. Every wait is bounded.
+
+use ham_client::Ham;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Builds `ham` and `hamctrl` once per test process, in the profile the
+/// tests were built with. `cargo test` does not rebuild the binaries of other
+/// packages, so without this a test could run a stale daemon.
+fn build_binaries(profile_dir: &Path) {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args([
+            "build",
+            "--quiet",
+            "-p",
+            "ham-node-agent",
+            "-p",
+            "hamctrl",
+            "--bins",
+        ]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo build");
+        assert!(status.success(), "building ham and hamctrl failed");
+    });
+}
+
+/// Where cargo put the binaries of this workspace (next to the test executable's folder).
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile directory");
+    build_binaries(dir);
+    dir.join(name)
+}
+
+/// A running `ham` daemon owned by a test.
+#[derive(Debug)]
+pub struct HamProcess {
+    child: Option<Child>,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    /// Its API socket.
+    pub socket: PathBuf,
+    /// Where its log goes.
+    pub log: PathBuf,
+    extra: Vec<String>,
+}
+
+impl HamProcess {
+    /// Starts `ham` with its state under `dir` and waits until it answers.
+    pub fn start(dir: &Path) -> HamProcess {
+        Self::start_with(dir, &[])
+    }
+
+    /// Same, with extra command-line arguments.
+    pub fn start_with(dir: &Path, extra: &[&str]) -> HamProcess {
+        let mut p = HamProcess {
+            child: None,
+            data_dir: dir.join("data"),
+            socket: dir.join("ham.sock"),
+            log: dir.join("ham.log"),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        p.spawn();
+        p
+    }
+
+    /// The command that starts this daemon (without spawning it).
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(bin("ham"));
+        cmd.arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--socket")
+            .arg(&self.socket)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--node-name",
+                "testnode",
+                "-t",
+                "none",
+            ])
+            .args(&self.extra);
+        cmd
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("open log");
+        let child = self
+            .command()
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn ham");
+        self.child = Some(child);
+        self.wait_ready(Duration::from_secs(20));
+    }
+
+    fn wait_ready(&mut self, limit: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!(
+                    "ham exited during start-up with {status}:\n{}",
+                    self.log_text()
+                );
+            }
+            if std::os::unix::net::UnixStream::connect(&self.socket).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("ham did not answer within {limit:?}:\n{}", self.log_text());
+    }
+
+    /// The daemon's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The daemon's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// SIGKILL, then reap.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same data directory.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    /// Waits (bounded) for the daemon to exit by itself; returns its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                self.child = None;
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// A client connected over the Unix socket.
+    pub async fn client(&self) -> Ham {
+        Ham::connect_uds(&self.socket)
+            .await
+            .expect("connect to ham")
+    }
+
+    /// Runs `hamctrl` against this daemon.
+    pub fn hamctrl(&self, args: &[&str]) -> Output {
+        Command::new(bin("hamctrl"))
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run hamctrl")
+    }
+
+    /// Runs `hamctrl`, asserts success, returns its standard output.
+    pub fn hamctrl_ok(&self, args: &[&str]) -> String {
+        let out = self.hamctrl(args);
+        assert!(
+            out.status.success(),
+            "hamctrl {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for HamProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Runs `ham` to completion with these arguments (for start-up failures); bounded.
+pub fn run_ham(args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(bin("ham"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ham");
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Ok(Some(_)) = child.try_wait() {
+            return child.wait_with_output().expect("output");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("output");
+    panic!(
+        "ham {args:?} did not exit within {limit:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
