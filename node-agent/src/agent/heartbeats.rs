@@ -49,10 +49,10 @@ impl Heartbeats {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts tracking `entity` (process `pid`) from now.
-    pub fn add(&self, entity: EntityRef, pid: u32, spec: HeartbeatSpec) {
+    /// Starts tracking `entity` (process `pid`); periods count from `start_ns`.
+    pub fn add(&self, entity: EntityRef, pid: u32, spec: HeartbeatSpec, start_ns: i64) {
         let Some(uid) = entity.uid else { return };
-        let tracker = HeartbeatTracker::new(spec, now_ns());
+        let tracker = HeartbeatTracker::new(spec, start_ns);
         let mut g = self.lock();
         if let Some(old) = g.entries.remove(&uid) {
             g.wheel.remove(&(old.tracker.next_boundary(), uid));

@@ -244,7 +244,8 @@ impl Agent {
             },
         );
         if let Some(hb) = hb {
-            self.ctx.heartbeats.add(entity.clone(), pid, hb);
+            // A (re)started process gets a fresh tracker: periods count from its start.
+            self.ctx.heartbeats.add(entity.clone(), pid, hb, now_ns());
         }
         Ok(pid)
     }
@@ -299,7 +300,17 @@ impl Agent {
             if self.ctx.heartbeats.tracks(uid) {
                 self.ctx.heartbeats.set_pid(uid, pid);
             } else {
-                self.ctx.heartbeats.add(entity, pid, hb);
+                // Periods count from the moment the entity was created (or
+                // last restarted), as the state records it, so they are the
+                // same whichever agent watches it.
+                let start = self.ctx.node.read_now(|s| {
+                    s.entity(&entity)
+                        .map(|e| e.stats.restarted_ns.max(e.stats.created_ns))
+                        .unwrap_or(0)
+                });
+                self.ctx
+                    .heartbeats
+                    .add(entity, pid, hb, if start > 0 { start } else { now_ns() });
             }
         }
     }
