@@ -36,6 +36,7 @@ pub mod flags;
 mod ham;
 mod node;
 mod shared;
+mod streams;
 
 pub use actions::{Pulse, Signal};
 pub use connection::{ADDR_ENV, DEFAULT_ADDR, DEFAULT_SOCKET, HamAddress, SOCKET_ENV};
@@ -45,6 +46,7 @@ pub use node::NodeSel;
 pub use shared::{
     ham_connect, ham_connect_to, ham_connection_count, ham_disconnect, ham_disconnect_from,
 };
+pub use streams::{HeartbeatConnection, PulseChannel};
 
 /// The generated `ham.v1` types, for fields this crate does not wrap.
 pub use ham_proto::ham::v1 as proto;

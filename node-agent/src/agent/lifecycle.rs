@@ -163,7 +163,12 @@ impl Agent {
         hb: Option<HeartbeatSpec>,
     ) {
         let Some(uid) = entity.uid else { return };
-        match self.spawn_child(&entity, argv, instance, hb) {
+        let created = self
+            .ctx
+            .node
+            .read_now(|s| s.entity(&entity).map(|e| e.stats.created_ns).unwrap_or(0));
+        let since = if created > 0 { created } else { now_ns() };
+        match self.spawn_child(&entity, argv, instance, hb, since) {
             Ok(pid) => {
                 tracing::info!(entity = %entity.name, pid, instance, "started");
                 let node = self.ctx.node.clone();
@@ -202,13 +207,15 @@ impl Agent {
         }
     }
 
-    /// Spawns a child for an entity and registers its watcher.
+    /// Spawns a child for an entity and registers its watcher. Heartbeat
+    /// periods count from `since_ns`, the start time the state records.
     fn spawn_child(
         &mut self,
         entity: &EntityRef,
         argv: &[String],
         instance: u64,
         hb: Option<HeartbeatSpec>,
+        since_ns: i64,
     ) -> std::io::Result<u32> {
         let uid = entity.uid.unwrap_or(0);
         let log = self.ctx.logs.open(&entity.name);
@@ -244,8 +251,8 @@ impl Agent {
             },
         );
         if let Some(hb) = hb {
-            // A (re)started process gets a fresh tracker: periods count from its start.
-            self.ctx.heartbeats.add(entity.clone(), pid, hb, now_ns());
+            // A (re)started process gets a fresh tracker.
+            self.ctx.heartbeats.add(entity.clone(), pid, hb, since_ns);
         }
         Ok(pid)
     }
@@ -465,8 +472,9 @@ impl Agent {
         let mut broken = HashSet::new();
         let mut restarted = None;
         if let Some(step) = plan.restart.take() {
-            match self.restart(&w, &step.action.kind) {
-                Ok(pid) => restarted = Some((i64::from(pid), now_ns())),
+            let at = now_ns();
+            match self.restart(&w, &step.action.kind, at) {
+                Ok(pid) => restarted = Some((i64::from(pid), at)),
                 Err(why) => {
                     tracing::warn!(action = %step.path, %why, "restart failed");
                     if step.action.has(HACTIONBREAKONFAIL) {
@@ -516,7 +524,7 @@ impl Agent {
     }
 
     /// Starts the restart line; the new process replaces the old one in the table.
-    fn restart(&mut self, w: &Watched, kind: &ActionKind) -> Result<u32, String> {
+    fn restart(&mut self, w: &Watched, kind: &ActionKind, at_ns: i64) -> Result<u32, String> {
         let ActionKind::Restart { command_line } = kind else {
             return Err("not a restart action".into());
         };
@@ -527,7 +535,7 @@ impl Agent {
                 .unwrap_or((1, None))
         });
         let pid = self
-            .spawn_child(&w.entity, &argv, instance, hb)
+            .spawn_child(&w.entity, &argv, instance, hb, at_ns)
             .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
         tracing::info!(entity = %w.entity.name, pid, instance, "restarted");
         Ok(pid)

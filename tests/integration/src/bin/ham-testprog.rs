@@ -1,0 +1,210 @@
+//! Small programs the integration tests hand to `ham`, one per mode:
+//!
+//! - `up FILE`: appends "PID INSTANCE NS" to FILE, then sleeps forever.
+//! - `crash SIGNAL`: raises SIGNAL (no core file is written).
+//! - `exit CODE`: exits with CODE.
+//! - `stamp FILE`: appends the wall-clock time in ns to FILE and exits 0.
+//! - `daemonize FILE [PIDFILE]`: starts `up FILE` as a detached child, writes
+//!   its pid to PIDFILE if given, and exits 0 (a daemonizing launcher).
+//! - `watchdog STOPFILE`: sd_notify `READY=1`, then `WATCHDOG=1` every half
+//!   `WATCHDOG_USEC` until STOPFILE exists; then it keeps running silently.
+//! - `signals OUT`: appends "SIGNO VALUE CODE" to OUT for every SIGUSR1/SIGUSR2 received.
+//! - `pulses SOCKET CHID OUT`: opens pulse channel CHID and appends "CODE VALUE" to OUT per pulse.
+//! - `deadlock SOCKET NAME LOG`: the guide's mutex-deadlock example: self-attaches with a
+//!   100 ms heartbeat (5/5), asks the HAM to kill it on HBEATMISSEDHIGH, and runs two
+//!   threads that take two locks in opposite orders and heartbeat (sd_notify) while working.
+
+use std::io::Write;
+use std::os::unix::net::UnixDatagram;
+use std::os::unix::process::CommandExt as _;
+use std::time::Duration;
+
+fn append(path: &str, line: &str) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("open output");
+    writeln!(f, "{line}").expect("write output");
+}
+
+fn sleep_forever() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
+fn notify(msg: &str) {
+    if let Ok(path) = std::env::var("NOTIFY_SOCKET") {
+        let sock = UnixDatagram::unbound().expect("datagram socket");
+        let _ = sock.send_to(msg.as_bytes(), path);
+    }
+}
+
+fn now_ns() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+fn up(file: &str) -> ! {
+    let instance = std::env::var("HAM_INSTANCE").unwrap_or_default();
+    append(
+        file,
+        &format!("{} {instance} {}", std::process::id(), now_ns()),
+    );
+    sleep_forever()
+}
+
+fn crash(signal: i32) -> ! {
+    // No core file: the test only needs the signal.
+    let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
+    let sig = nix::sys::signal::Signal::try_from(signal).expect("signal number");
+    let _ = nix::sys::signal::raise(sig);
+    std::process::exit(99)
+}
+
+fn daemonize(file: &str, pidfile: Option<&str>) -> ! {
+    let me = std::env::current_exe().expect("own path");
+    let child = std::process::Command::new(me)
+        .args(["up", file])
+        .process_group(0)
+        .spawn()
+        .expect("start daemon");
+    if let Some(p) = pidfile {
+        std::fs::write(p, format!("{}\n", child.id())).expect("write pid file");
+    }
+    std::process::exit(0)
+}
+
+fn watchdog(stop: &str) -> ! {
+    let usec: u64 = std::env::var("WATCHDOG_USEC")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    notify("READY=1\nSTATUS=heartbeating");
+    while !std::path::Path::new(stop).exists() {
+        notify("WATCHDOG=1");
+        std::thread::sleep(Duration::from_micros(usec / 2));
+    }
+    notify("STATUS=silent");
+    sleep_forever()
+}
+
+/// Blocks SIGUSR1 and SIGUSR2 and reads them from a signalfd, which carries
+/// the value a sigqueue sender attached (`ssi_int`).
+fn signals(out: &str) -> ! {
+    use nix::sys::signal::{SigSet, Signal};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGUSR1);
+    set.add(Signal::SIGUSR2);
+    set.thread_block().expect("block signals");
+    let fd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).expect("signalfd");
+    append(out, "ready");
+    loop {
+        if let Ok(Some(info)) = fd.read_signal() {
+            append(
+                out,
+                &format!("{} {} {}", info.ssi_signo, info.ssi_int, info.ssi_code),
+            );
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn pulses(socket: &str, chid: i64, out: &str) -> ! {
+    runtime().block_on(async {
+        let ham = ham_client::Ham::connect_uds(socket).await.expect("connect");
+        let mut channel = ham
+            .pulse_channel(i64::from(std::process::id()), chid)
+            .await
+            .expect("open channel");
+        append(out, "ready");
+        while let Some((code, value)) = channel.recv().await {
+            append(out, &format!("{code} {value}"));
+        }
+    });
+    std::process::exit(0)
+}
+
+/// The guide's mutex-deadlock example with heartbeats inside the work loop.
+fn deadlock(socket: &str, name: &str, log: &str) -> ! {
+    use std::sync::{Arc, Mutex};
+    runtime().block_on(async {
+        let ham = ham_client::Ham::connect_uds(socket).await.expect("connect");
+        let me = ham
+            .attach_self(
+                ham_client::NodeSel::Local,
+                name,
+                Duration::from_millis(100),
+                5,
+                5,
+                0,
+            )
+            .await
+            .expect("attach self");
+        let cond = ham
+            .condition(
+                &me,
+                ham_client::ConditionType::Hbeatmissedhigh,
+                "heartbeat-missed-high",
+                0,
+            )
+            .await
+            .expect("condition");
+        let kill = format!("/bin/kill -KILL {}", std::process::id());
+        ham.action_execute(&cond, "terminate", &kill, 0, 0)
+            .await
+            .expect("action");
+    });
+    append(log, "attached");
+    let a = Arc::new(Mutex::new(()));
+    let b = Arc::new(Mutex::new(()));
+    let worker = |first: Arc<Mutex<()>>, second: Arc<Mutex<()>>, who: &'static str, log: String| {
+        move || {
+            let mut round = 0u64;
+            loop {
+                let _x = first.lock().unwrap_or_else(|p| p.into_inner());
+                // The compute section: its length makes the deadlock come sooner or later.
+                std::thread::sleep(Duration::from_millis(if who == "1" { 3 } else { 5 }));
+                let _y = second.lock().unwrap_or_else(|p| p.into_inner());
+                notify("WATCHDOG=1");
+                round += 1;
+                if round.is_multiple_of(10) {
+                    append(&log, &format!("thread {who}: round {round}"));
+                }
+            }
+        }
+    };
+    let _peer = std::thread::spawn(worker(a.clone(), b.clone(), "1", log.to_string()));
+    worker(b, a, "2", log.to_string())()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| {
+        args.get(i)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("missing argument {i}"))
+    };
+    match arg(0) {
+        "up" => up(arg(1)),
+        "crash" => crash(arg(1).parse().expect("signal number")),
+        "exit" => std::process::exit(arg(1).parse().expect("exit code")),
+        "stamp" => append(arg(1), &now_ns().to_string()),
+        "daemonize" => daemonize(arg(1), args.get(2).map(String::as_str)),
+        "watchdog" => watchdog(arg(1)),
+        "signals" => signals(arg(1)),
+        "pulses" => pulses(arg(1), arg(2).parse().expect("chid"), arg(3)),
+        "deadlock" => deadlock(arg(1), arg(2), arg(3)),
+        other => panic!("unknown mode {other}"),
+    }
+}
