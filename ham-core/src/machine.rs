@@ -156,8 +156,9 @@ mod tests {
             now_ns: 3,
         };
         m.apply(ctx(2), &encode_command(&attach)).unwrap();
-        assert_eq!(seen.lock().unwrap().len(), 1);
-        assert_eq!(seen.lock().unwrap()[0].index, 2);
+        // RegisterNode tells every transport the address; Attach asks to monitor.
+        let indexes: Vec<u64> = seen.lock().unwrap().iter().map(|b| b.index).collect();
+        assert_eq!(indexes, [1, 2]);
         let snap = m.snapshot();
         let mut other = HamMachine::new(HamState::default(), Box::new(|_| {}));
         other.restore(&snap).unwrap();

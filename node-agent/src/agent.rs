@@ -20,6 +20,7 @@ pub use heartbeats::Heartbeats;
 pub use logs::LogDir;
 pub use pulses::Pulses;
 
+use crate::cluster::Cluster;
 use crate::node::Node;
 use crate::process::reaper::Reaper;
 use ham_core::machine::{EffectBatch, EffectSink};
@@ -37,6 +38,8 @@ use tokio::sync::{Notify, mpsc, oneshot};
 pub struct Ctx {
     /// The node (state reads, writes).
     pub node: Node,
+    /// The other nodes.
+    pub cluster: Cluster,
     /// This node's id.
     pub node_id: NodeId,
     /// The one reaper of our children.
@@ -186,24 +189,26 @@ impl Shared {
     }
 }
 
-/// Which node an effect is for (the cluster-wide entity's plans: the leader's agent).
-fn effect_node(e: &Effect) -> NodeId {
+/// Which node an effect is for; None = every node. The cluster-wide
+/// entity's plans reach every agent, and only the leader's runs them.
+fn effect_node(e: &Effect) -> Option<NodeId> {
     match e {
         Effect::Spawn { node, .. }
         | Effect::Monitor { node, .. }
         | Effect::Unmonitor { node, .. }
-        | Effect::StopNode { node } => *node,
-        Effect::Run(plan) => plan.node,
+        | Effect::StopNode { node } => Some(*node),
+        Effect::Run(plan) if plan.node == CLUSTER_NODE_ID => None,
+        Effect::Run(plan) => Some(plan.node),
+        Effect::PeerAddress { .. } => None,
     }
 }
 
 /// A sink that passes this node's effects to the agent task without blocking the replica.
 pub fn effect_sink(node_id: NodeId, tx: mpsc::UnboundedSender<Msg>) -> EffectSink {
     Box::new(move |mut batch: EffectBatch| {
-        batch.effects.retain(|e| {
-            let n = effect_node(e);
-            n == node_id || n == CLUSTER_NODE_ID
-        });
+        batch
+            .effects
+            .retain(|e| effect_node(e).is_none_or(|n| n == node_id));
         if !batch.effects.is_empty() {
             // The agent task ends only at shutdown; effects after that have no one to act.
             let _ = tx.send(Msg::Effects(batch));
@@ -218,13 +223,14 @@ pub fn channel() -> (mpsc::UnboundedSender<Msg>, mpsc::UnboundedReceiver<Msg>) {
 
 /// Starts the agent: the owner task, the heartbeat timer and the sd_notify socket.
 pub fn start(
-    node: Node,
+    cluster: Cluster,
     data_dir: &std::path::Path,
     reaper: Arc<Reaper>,
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
     stop: Arc<Notify>,
 ) -> anyhow::Result<AgentHandle> {
+    let node = cluster.node().clone();
     let node_id = node.identity.id;
     let heartbeats = Arc::new(Heartbeats::default());
     let pulses = Pulses::default();
@@ -232,6 +238,7 @@ pub fn start(
     let notify_rx = notify::bind(&notify_socket)?;
     let ctx = Arc::new(Ctx {
         node,
+        cluster,
         node_id,
         reaper,
         heartbeats: heartbeats.clone(),

@@ -5,6 +5,7 @@
 //! carries each call out against the [`crate::node::Node`].
 
 pub mod convert;
+mod members;
 mod reads;
 pub mod status;
 mod streams;
@@ -12,6 +13,7 @@ mod tree;
 mod writes;
 
 use crate::agent::AgentHandle;
+use crate::cluster::Cluster;
 use crate::node::Node;
 use ham_proto::ham::v1 as pb;
 use status::to_status;
@@ -24,6 +26,7 @@ use tonic::{Request, Response, Status};
 pub struct Calls {
     node: Node,
     agent: AgentHandle,
+    cluster: Cluster,
     stop: Arc<Notify>,
 }
 
@@ -35,15 +38,22 @@ pub struct HamService {
 
 impl HamService {
     /// A service over `node`; `stop` is notified by a Stop call for this node.
-    pub fn new(node: Node, agent: AgentHandle, stop: Arc<Notify>) -> HamService {
+    pub fn new(cluster: Cluster, agent: AgentHandle, stop: Arc<Notify>) -> HamService {
+        let node = cluster.node().clone();
         HamService {
-            calls: Calls { node, agent, stop },
+            calls: Calls {
+                node,
+                agent,
+                cluster,
+                stop,
+            },
         }
     }
 
     /// The tonic server for this service.
     pub fn into_server(self) -> pb::ham_server::HamServer<HamService> {
-        pb::ham_server::HamServer::new(self)
+        // Trees of large HAMs exceed tonic's 4 MiB default.
+        pb::ham_server::HamServer::new(self).max_encoding_message_size(64 << 20)
     }
 }
 
@@ -100,6 +110,8 @@ ham_service! {
     condition_handle_lookup(pb::ConditionHandleLookupRequest) -> pb::ConditionHandle;
     action_handle_lookup(pb::ActionHandleLookupRequest) -> pb::ActionHandle;
     tree(pb::TreeRequest) -> pb::HamTree;
+    add_node(pb::AddNodeRequest) -> pb::ClusterReply;
+    remove_node(pb::RemoveNodeRequest) -> pb::ClusterReply;
     }
     streams {
         async fn heartbeat_stream(

@@ -45,30 +45,92 @@ pub struct Args {
     /// Set the verbosity level (for example -V3).
     #[arg(short = 'V', value_name = "N")]
     pub level: Option<u32>,
-    /// Directory holding the replicated log and snapshots.
-    #[arg(long, env = "HAM_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
-    pub data_dir: PathBuf,
-    /// TCP address of the gRPC API.
-    #[arg(long, env = "HAM_LISTEN", default_value = DEFAULT_LISTEN)]
-    pub listen: SocketAddr,
+    /// Directory holding the replicated log and snapshots [default: /var/lib/ham].
+    #[arg(long, env = "HAM_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TCP address of the gRPC API, also used by the other nodes [default: 127.0.0.1:4815].
+    #[arg(long, env = "HAM_LISTEN")]
+    pub listen: Option<SocketAddr>,
     /// Unix socket of the gRPC API.
     #[arg(long, env = "HAM_SOCKET", default_value = DEFAULT_SOCKET)]
     pub socket: PathBuf,
     /// Serve no Unix socket (TCP only).
     #[arg(long)]
     pub no_socket: bool,
-    /// This node's id in the cluster (>= 1).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..u64::MAX))]
-    pub node_id: u64,
+    /// This node's id in the cluster (>= 1) [default: 1].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..u64::MAX))]
+    pub node_id: Option<u64>,
     /// This node's name (default: the host name).
     #[arg(long)]
     pub node_name: Option<String>,
     /// Allow plain-text gRPC on a non-loopback address.
     #[arg(long)]
     pub insecure: bool,
+    /// A TOML configuration file (flags given on the command line win).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Another initial voter of the cluster, as ID=NAME@HOST:PORT (repeatable).
+    #[arg(long = "peer", value_name = "ID=NAME@HOST:PORT", value_parser = parse_peer)]
+    pub peers: Vec<Peer>,
+    /// Start empty and wait to be added to a running cluster (AddNode).
+    #[arg(long)]
+    pub join: bool,
+    /// Raft tick in ms [default: 50].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub tick_ms: Option<u64>,
+    /// Ticks without a leader before an election [default: 10].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(2..=1000))]
+    pub election_ticks: Option<u64>,
+    /// Ticks between the leader's heartbeats [default: 2].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub heartbeat_ticks: Option<u64>,
+    /// A node that has not renewed its lease for this long is marked down, in ms [default: 3000].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    pub lease_ms: Option<u64>,
+    /// CA certificate (PEM) for mutual TLS between nodes and clients.
+    #[arg(long, value_name = "FILE", requires_all = ["tls_cert", "tls_key"])]
+    pub tls_ca: Option<PathBuf>,
+    /// This node's certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires_all = ["tls_ca", "tls_key"])]
+    pub tls_cert: Option<PathBuf>,
+    /// This node's private key (PEM).
+    #[arg(long, value_name = "FILE", requires_all = ["tls_ca", "tls_cert"])]
+    pub tls_key: Option<PathBuf>,
     /// Print the version and exit.
     #[arg(long, action = clap::ArgAction::Version)]
     pub version: Option<bool>,
+}
+
+/// Another node of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Peer {
+    /// Its Raft id.
+    pub id: u64,
+    /// Its name.
+    pub name: String,
+    /// Its address (host:port).
+    pub address: String,
+}
+
+/// Parses `ID=NAME@HOST:PORT`.
+pub fn parse_peer(text: &str) -> Result<Peer, String> {
+    let (id, rest) = text.split_once('=').ok_or("expected ID=NAME@HOST:PORT")?;
+    let (name, address) = rest.split_once('@').ok_or("expected ID=NAME@HOST:PORT")?;
+    let id: u64 = id.parse().map_err(|_| format!("bad node id {id:?}"))?;
+    if id == 0 || id == u64::MAX {
+        return Err(format!("node id {id} is reserved"));
+    }
+    if name.is_empty() || name.contains('/') || name == "*" {
+        return Err(format!("bad node name {name:?}"));
+    }
+    if address.parse::<SocketAddr>().is_err() && !address.contains(':') {
+        return Err(format!("bad address {address:?}: expected HOST:PORT"));
+    }
+    Ok(Peer {
+        id,
+        name: name.into(),
+        address: address.into(),
+    })
 }
 
 impl Args {
@@ -110,6 +172,39 @@ mod tests {
             Some(std::path::Path::new("/tmp/ham.log"))
         );
         assert_eq!(parse(&[]).unwrap().verbosity(), None);
+    }
+
+    #[test]
+    fn peers_parse_and_bad_ones_are_refused() {
+        let a = parse(&[
+            "--peer",
+            "2=beta@127.0.0.2:4815",
+            "--peer",
+            "3=gamma@127.0.0.3:4815",
+        ])
+        .unwrap();
+        assert_eq!(
+            a.peers[1],
+            Peer {
+                id: 3,
+                name: "gamma".into(),
+                address: "127.0.0.3:4815".into()
+            }
+        );
+        for bad in [
+            "2beta@x:1",
+            "0=a@127.0.0.1:1",
+            "x=a@127.0.0.1:1",
+            "2=@127.0.0.1:1",
+            "2=*@127.0.0.1:1",
+            "2=a@nowhere",
+        ] {
+            assert!(parse(&["--peer", bad]).is_err(), "{bad}");
+        }
+        assert!(
+            parse(&["--tls-ca", "/x"]).is_err(),
+            "TLS needs all three files"
+        );
     }
 
     #[test]

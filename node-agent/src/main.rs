@@ -7,19 +7,26 @@
 mod agent;
 mod api;
 mod cli;
+mod cluster;
+mod leases;
 mod logging;
 mod node;
+mod peer;
 mod process;
 mod server;
+mod settings;
+mod tls;
 mod transport;
 
 use anyhow::Context as _;
 use clap::Parser as _;
 use cli::Args;
+use cluster::Cluster;
 use ham_core::machine::HamMachine;
 use ham_core::model::{Command, HamState, VerboseOp};
 use ham_core::replica::{ReplicaConfig, ReplicaHandle};
 use node::{Identity, Node};
+use settings::Settings;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -87,21 +94,25 @@ fn host_name(id: u64) -> String {
 }
 
 async fn run(args: Args) -> Result<(), Failure> {
-    server::check_plaintext(args.listen, args.insecure).map_err(fail(2))?;
-    prepare_data_dir(&args.data_dir).map_err(fail(3))?;
-    let listeners = server::Listeners::bind(args.listen, args.socket())
+    let settings = Settings::resolve(&args).map_err(fail(2))?;
+    prepare_data_dir(&settings.data_dir).map_err(fail(3))?;
+    let tls = match &settings.tls {
+        Some(f) => Some(Arc::new(
+            tls::TlsSettings::load(&f.ca, &f.cert, &f.key).map_err(fail(2))?,
+        )),
+        None => None,
+    };
+    let listeners = server::Listeners::bind(settings.listen, args.socket())
         .await
         .map_err(fail(4))?;
     let address = listeners
         .tcp_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
+    let id = settings.node_id;
     let identity = Identity {
-        id: args.node_id,
-        name: args
-            .node_name
-            .clone()
-            .unwrap_or_else(|| host_name(args.node_id)),
+        id,
+        name: settings.node_name.clone().unwrap_or_else(|| host_name(id)),
         address,
     };
 
@@ -109,28 +120,116 @@ async fn run(args: Args) -> Result<(), Failure> {
     let reaper = process::reaper::Reaper::start()
         .context("cannot become a child subreaper")
         .map_err(fail(1))?;
+    let transport = transport::PeerTransport::new(id, tls.clone());
+    for p in &settings.peers {
+        transport.set_peer(p.id, p.address.clone());
+    }
     let (agent_tx, agent_rx) = agent::channel();
     let machine = HamMachine::new(
         HamState::default(),
-        agent::effect_sink(identity.id, agent_tx.clone()),
+        agent::effect_sink(id, agent_tx.clone()),
     );
     let config = ReplicaConfig {
-        id: identity.id,
-        data_dir: args.data_dir.join("raft"),
-        voters: vec![identity.id],
+        id,
+        data_dir: settings.data_dir.join("raft"),
+        voters: settings.voters(),
+        tick: settings.tick,
+        election_ticks: settings.election_ticks,
+        heartbeat_ticks: settings.heartbeat_ticks,
         ..ReplicaConfig::default()
     };
-    let replica = ReplicaHandle::start(config, machine, Arc::new(transport::NoPeers))
-        .map_err(|e| anyhow::anyhow!("cannot open the log in {}: {e}", args.data_dir.display()))
+    let replica = ReplicaHandle::start(config, machine, transport.clone())
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the log in {}: {e}",
+                settings.data_dir.display()
+            )
+        })
         .map_err(fail(3))?;
+    transport.attach(replica.clone());
     let node = Node::new(identity.clone(), replica);
-    node.register()
+    // Addresses of nodes added at run time, as the restored state knows them.
+    for (peer, meta) in node.read_now(|s| s.nodes.clone()) {
+        if peer != id {
+            transport.set_peer(peer, meta.address);
+        }
+    }
+    let cluster = Cluster::new(node.clone(), transport.clone());
+
+    let stop = Arc::new(Notify::new());
+    let agent = agent::start(
+        cluster.clone(),
+        &settings.data_dir,
+        reaper,
+        agent_tx,
+        agent_rx,
+        stop.clone(),
+    )
+    .map_err(fail(3))?;
+    let leases = Arc::new(leases::Leases::new(settings.lease));
+    let ham = api::HamService::new(cluster.clone(), agent.clone(), stop.clone());
+    let peer = peer::PeerService::new(node.clone(), agent, leases.clone());
+    // Other nodes must reach this one before it can register (or elect anyone).
+    let (tcp, unix) = listeners.split();
+    let shutdown = server::Shutdown::new(stop.clone());
+    let tcp_task = tokio::spawn(server::serve_tcp(
+        tcp,
+        ham.clone(),
+        transport.service(),
+        peer,
+        tls,
+        shutdown.clone(),
+    ));
+    register(&node, &args, shutdown.clone()).await?;
+    tokio::spawn(leases::renew_forever(cluster.clone(), leases.clone()));
+    tokio::spawn(leases::check_forever(cluster, leases));
+    spawn_signal_handler(stop.clone()).map_err(fail(1))?;
+    tracing::info!(
+        node = identity.id,
+        name = %identity.name,
+        listen = %identity.address,
+        socket = ?args.socket(),
+        peers = settings.peers.len(),
+        "ham ready"
+    );
+    // The local socket opens last: a client that reaches it finds the node registered.
+    let served = server::serve_unix(unix, ham, shutdown).await;
+    let tcp_served = tcp_task
         .await
-        .map_err(|e| anyhow::anyhow!("cannot register node {}: {e}", identity.id))
-        .map_err(fail(1))?;
+        .map_err(|e| anyhow::anyhow!("tcp server task: {e}"));
+    node.shutdown().await;
+    if let Some(socket) = args.socket() {
+        let _ = std::fs::remove_file(socket);
+    }
+    tracing::info!("ham stopped");
+    served.and(tcp_served.and_then(|r| r)).map_err(fail(1))
+}
+
+/// Registers this node's name and address in the state (retrying while the
+/// cluster has no leader yet), then applies the verbosity asked for.
+async fn register(node: &Node, args: &Args, stop: server::Shutdown) -> Result<(), Failure> {
+    let mut wait = std::pin::pin!(stop.requested());
+    loop {
+        match node.register().await {
+            Ok(()) => break,
+            Err(e) if e.errno == ham_core::model::Errno::Eagain => {
+                tracing::info!("waiting for a cluster leader to register this node");
+                tokio::select! {
+                    _ = &mut wait => return Err(fail(1)(anyhow::anyhow!("stopped before joining the cluster"))),
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+                }
+            }
+            Err(e) => {
+                return Err(fail(1)(anyhow::anyhow!(
+                    "cannot register node {}: {e}",
+                    node.identity.id
+                )));
+            }
+        }
+    }
     if let Some(level) = args.verbosity() {
         let cmd = Command::Verbose {
-            node: identity.id,
+            node: node.identity.id,
             op: VerboseOp::Set,
             value: level.into(),
         };
@@ -139,33 +238,7 @@ async fn run(args: Args) -> Result<(), Failure> {
             .map_err(|e| anyhow::anyhow!("cannot set verbosity: {e}"))
             .map_err(fail(1))?;
     }
-
-    let stop = Arc::new(Notify::new());
-    let agent = agent::start(
-        node.clone(),
-        &args.data_dir,
-        reaper,
-        agent_tx,
-        agent_rx,
-        stop.clone(),
-    )
-    .map_err(fail(3))?;
-    spawn_signal_handler(stop.clone()).map_err(fail(1))?;
-    tracing::info!(
-        node = identity.id,
-        name = %identity.name,
-        listen = %identity.address,
-        socket = ?args.socket(),
-        "ham ready"
-    );
-    let service = api::HamService::new(node.clone(), agent, stop.clone());
-    let served = listeners.serve(service, stop).await;
-    node.shutdown().await;
-    if let Some(socket) = args.socket() {
-        let _ = std::fs::remove_file(socket);
-    }
-    tracing::info!("ham stopped");
-    served.map_err(fail(1))
+    Ok(())
 }
 
 /// SIGTERM and SIGINT stop the HAM in order, like `hamctrl -stop`.

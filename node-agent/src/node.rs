@@ -90,20 +90,6 @@ impl Node {
         }
     }
 
-    /// Resolves a selector for a call that must be carried out by that node's
-    /// own agent (stop, heartbeats): only this node can do it here; other
-    /// nodes are reached through the cluster transport.
-    pub fn resolve_here(&self, sel: &NodeSel) -> Result<NodeId> {
-        let id = self.resolve(sel)?;
-        if id != self.identity.id {
-            return Err(HamError::new(
-                Errno::Ebadf,
-                format!("node {id} cannot be reached from node {}", self.identity.id),
-            ));
-        }
-        Ok(id)
-    }
-
     /// Makes sure the state knows this node under its name and address.
     pub async fn register(&self) -> Result<()> {
         let known = self.read_now(|s| s.nodes.get(&self.identity.id).cloned());
@@ -118,6 +104,21 @@ impl Node {
             .await?;
         }
         Ok(())
+    }
+
+    /// A Raft membership change (on the leader); answers with the new membership.
+    pub async fn change_membership(
+        &self,
+        changes: Vec<ham_core::replica::MembershipChange>,
+    ) -> Result<ham_core::replica::Membership> {
+        self.replica
+            .change_membership(changes)
+            .await
+            .map_err(|e| match e {
+                // Another change in flight, or raft refused this one now: try again later.
+                ham_core::replica::ReplicaError::Config(m) => HamError::new(Errno::Eagain, m),
+                other => replica_error(other),
+            })
     }
 
     /// Stops the replica (after persisting).

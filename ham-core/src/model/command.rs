@@ -251,6 +251,13 @@ pub enum Command {
         /// How each action that ran went.
         results: Vec<ActionResult>,
     },
+    /// The leader saw a node's lease expire (`up: false`) or renewed again (D5).
+    NodeLiveness {
+        /// The node.
+        node: NodeId,
+        /// Whether it is up.
+        up: bool,
+    },
     /// An agent ran actions for another event (raise, state, heartbeat, ...).
     ActionsRan {
         /// How each went.
@@ -313,6 +320,13 @@ pub enum Effect {
     StopNode {
         /// The node.
         node: NodeId,
+    },
+    /// A node's address is known or changed: every node's transport uses it.
+    PeerAddress {
+        /// The node.
+        id: NodeId,
+        /// Its address.
+        address: String,
     },
 }
 

@@ -18,6 +18,8 @@ pub struct NodeMeta {
     pub name: String,
     /// Where its API listens.
     pub address: String,
+    /// Marked down after its lease expired (D5); up again once it renews.
+    pub down: bool,
 }
 
 /// One node's HAM context: its global entity, its entities, its verbosity.
@@ -168,6 +170,7 @@ impl HamState {
                 restarted,
                 results,
             } => self.recovery_outcome(&entity, exit, died_ns, restarted, &results),
+            Command::NodeLiveness { node, up } => self.node_liveness(node, up),
             Command::ActionsRan { results } => {
                 self.record_results(&results);
                 Ok(Applied::just(Response::Done))
@@ -200,8 +203,49 @@ impl HamState {
                 },
             );
         }
-        self.nodes.insert(id, NodeMeta { name, address });
-        Ok(Applied::just(Response::Done))
+        let down = self.nodes.get(&id).is_some_and(|m| m.down);
+        self.nodes.insert(
+            id,
+            NodeMeta {
+                name,
+                address: address.clone(),
+                down,
+            },
+        );
+        // Every node's transport learns the address (also while replaying).
+        Ok(Applied {
+            response: Response::Done,
+            effects: vec![Effect::PeerAddress { id, address }],
+        })
+    }
+
+    /// D5: a node's lease expired (down) or was renewed again (up). Going
+    /// down triggers NODEDOWN on the cluster-wide global entity.
+    fn node_liveness(&mut self, node: NodeId, up: bool) -> Result<Applied> {
+        let meta = self
+            .nodes
+            .get_mut(&node)
+            .ok_or_else(|| ehostunreach(node))?;
+        let was_down = std::mem::replace(&mut meta.down, !up);
+        if up || was_down {
+            return Ok(Applied::just(Response::Done));
+        }
+        let cluster = EntityRef {
+            node: CLUSTER_NODE_ID,
+            name: String::new(),
+            uid: None,
+        };
+        let plan =
+            super::events::plan_for_event(self, &cluster, super::events::Event::NodeDown { node })?;
+        let effects = if plan.is_empty() {
+            Vec::new()
+        } else {
+            vec![Effect::Run(Box::new(plan))]
+        };
+        Ok(Applied {
+            response: Response::Done,
+            effects,
+        })
     }
 
     /// Resolves a node name to its id (`*` = the cluster-wide context).

@@ -4,6 +4,7 @@ use super::Ctx;
 use super::waitpath::wait_for_path;
 use crate::process::{signal, spawn};
 use ham_core::model::{ActionKind, EntityRef, flags::HACTIONWAIT, parse_command_line};
+use ham_proto::ham::raft::v1 as rpb;
 use std::path::Path;
 use std::time::Duration;
 
@@ -56,10 +57,12 @@ pub async fn run(
             ..
         } => {
             if *node != ctx.node_id {
-                return Err(format!(
-                    "node {node} cannot be reached from node {}",
-                    ctx.node_id
-                ));
+                let notice = rpb::SignalNotice {
+                    signum: *signum,
+                    value: *value,
+                };
+                let what = rpb::notify_request::What::Signal(notice);
+                return notify_remote(ctx, *node, *pid, what).await;
             }
             signal::queue(*pid, *signum, *value)
                 .map_err(|e| format!("signal {signum} to pid {pid}: {e}"))
@@ -72,10 +75,13 @@ pub async fn run(
             value,
         } => {
             if *node != ctx.node_id {
-                return Err(format!(
-                    "node {node} cannot be reached from node {}",
-                    ctx.node_id
-                ));
+                let notice = rpb::PulseNotice {
+                    chid: *chid,
+                    code: *code,
+                    value: *value,
+                };
+                let what = rpb::notify_request::What::Pulse(notice);
+                return notify_remote(ctx, *node, *pid, what).await;
             }
             ctx.pulses.send(*pid, *chid, (*code, *value))
         }
@@ -103,6 +109,25 @@ pub async fn run(
             Ok(())
         }
     }
+}
+
+/// D4: a notification for a process on another node goes through that
+/// node's agent; an unreachable node makes the action fail.
+async fn notify_remote(
+    ctx: &Ctx,
+    node: u64,
+    pid: i64,
+    what: rpb::notify_request::What,
+) -> Result<(), Failure> {
+    let mut peer = ctx.cluster.peer_of(node).map_err(|e| e.to_string())?;
+    let req = rpb::NotifyRequest {
+        pid,
+        what: Some(what),
+    };
+    crate::cluster::call(node, peer.notify(req))
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// A4: spawn; with HACTIONWAIT, wait for a zero exit within the timeout.

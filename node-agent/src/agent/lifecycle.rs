@@ -6,8 +6,8 @@ use crate::node::now_ns;
 use crate::process::{daemon, pidfd::PidFd, spawn};
 use ham_core::model::flags::{HACTIONBREAKONFAIL, HENTITYKEEPONDEATH};
 use ham_core::model::{
-    ActionKind, ActionResult, Command, Effect, EntityKind, EntityRef, Event, ExitInfo,
-    HeartbeatMiss, HeartbeatSpec, Plan, Uid, parse_command_line, plan_for_event,
+    ActionKind, ActionResult, CLUSTER_NODE_ID, Command, Effect, EntityKind, EntityRef, Event,
+    ExitInfo, HeartbeatMiss, HeartbeatSpec, Plan, Uid, parse_command_line, plan_for_event,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -59,7 +59,12 @@ impl Agent {
         self.reconcile();
         while let Some(msg) = rx.recv().await {
             match msg {
-                Msg::Effects(batch) if batch.replaying => {}
+                // Replayed effects already happened; only addresses are state to rebuild.
+                Msg::Effects(batch) if batch.replaying => batch
+                    .effects
+                    .into_iter()
+                    .filter(|e| matches!(e, Effect::PeerAddress { .. }))
+                    .for_each(|e| self.on_effect(e)),
                 Msg::Effects(batch) => batch.effects.into_iter().for_each(|e| self.on_effect(e)),
                 Msg::Died { uid, pid, exit } => self.on_death(uid, pid, exit),
                 Msg::Missed(m) => self.on_missed(m.entity, m.miss),
@@ -136,7 +141,18 @@ impl Agent {
                     self.forget(uid);
                 }
             }
+            Effect::Run(plan) if plan.node == CLUSTER_NODE_ID => {
+                // Cluster-wide plans (NODEDOWN, ...) reach every agent; the leader's runs them.
+                if self.ctx.node.status().leader_id == self.ctx.node_id {
+                    self.run_plan(*plan, HashSet::new());
+                }
+            }
             Effect::Run(plan) => self.run_plan(*plan, HashSet::new()),
+            Effect::PeerAddress { id, address } => {
+                if id != self.ctx.node_id {
+                    self.ctx.cluster.transport().set_peer(id, address);
+                }
+            }
             Effect::StopNode { node } if node == self.ctx.node_id => self.stop.notify_one(),
             Effect::StopNode { .. } => {}
         }

@@ -4,12 +4,20 @@
 use super::Calls;
 use super::convert::{self as cv, node_sel};
 use super::tree::build_tree;
+use super::writes::id_ref;
+use crate::cluster::call;
 use ham_core::model::Result;
 use ham_proto::ham::v1 as pb;
 
 impl Calls {
     pub async fn handshake(&self, r: pb::ConnectRequest) -> Result<pb::NodeInfo> {
-        self.node.resolve_here(&node_sel(r.node.as_ref()))?;
+        let node = self.node.resolve(&node_sel(r.node.as_ref()))?;
+        if node != self.node.identity.id && node != ham_core::model::CLUSTER_NODE_ID {
+            let req = pb::ConnectRequest {
+                node: Some(id_ref(node)),
+            };
+            return call(node, self.cluster.ham_of(node)?.handshake(req)).await;
+        }
         let status = self.node.status();
         let leader_name = self.node.read_now(|s| {
             s.nodes
@@ -29,7 +37,11 @@ impl Calls {
 
     pub async fn heartbeat(&self, r: pb::HeartbeatRequest) -> Result<pb::Empty> {
         let entity = cv::entity_ref(r.entity.as_ref(), self.node.identity.id)?;
-        self.node.resolve_here(&cv::NodeSel::Id(entity.node))?;
+        let node = self.node.resolve(&cv::NodeSel::Id(entity.node))?;
+        if node != self.node.identity.id {
+            // The heartbeat goes to the agent of the entity's node.
+            return call(node, self.cluster.ham_of(node)?.heartbeat(r)).await;
+        }
         // The entity must exist in the state; the heartbeat itself never enters the log.
         let uid = self.node.read_now(|s| s.entity(&entity).map(|e| e.uid))?;
         self.agent.heartbeat(uid)?;
@@ -76,6 +88,23 @@ impl Calls {
 
     pub async fn tree(&self, r: pb::TreeRequest) -> Result<pb::HamTree> {
         let node = self.node.resolve(&node_sel(r.node.as_ref()))?;
+        if node != self.node.identity.id && node != ham_core::model::CLUSTER_NODE_ID {
+            // The owning node knows its processes' heartbeats and its HAM's pid;
+            // when it cannot be reached, the replicated state still answers.
+            let req = pb::TreeRequest {
+                node: Some(id_ref(node)),
+                ..r.clone()
+            };
+            match self.cluster.ham_of(node) {
+                Ok(mut ham) => match call(node, ham.tree(req)).await {
+                    Ok(tree) => return Ok(tree),
+                    Err(e) if e.errno != ham_core::model::Errno::Ebadf => return Err(e),
+                    Err(_) => {}
+                },
+                Err(e) if e.errno != ham_core::model::Errno::Ebadf => return Err(e),
+                Err(_) => {}
+            }
+        }
         let status = self.node.status();
         let agent = self.agent.clone();
         self.node

@@ -39,6 +39,26 @@ pub fn to_status(err: HamError) -> Status {
     status
 }
 
+/// The errno of a status answered by another node (its details carry it);
+/// a call that never reached the node is EBADF (N6: known but unreachable).
+pub fn from_status(status: Status, node: u64) -> HamError {
+    if let Ok(d) = ErrorDetail::decode(status.details())
+        && let Some(errno) = Errno::from_name(&d.errno)
+    {
+        return HamError::new(errno, d.message);
+    }
+    let errno = match status.code() {
+        Code::NotFound => Errno::Enoent,
+        Code::InvalidArgument => Errno::Einval,
+        Code::AlreadyExists => Errno::Eexist,
+        Code::FailedPrecondition => Errno::Eagain,
+        Code::PermissionDenied => Errno::Eperm,
+        Code::Internal => Errno::Eio,
+        _ => Errno::Ebadf,
+    };
+    HamError::new(errno, format!("node {node}: {}", status.message()))
+}
+
 /// Replication failures, as the errno a client sees.
 pub fn replica_error(err: ReplicaError) -> HamError {
     match err {
@@ -79,6 +99,16 @@ mod tests {
             );
             assert_eq!(st.metadata().get(ERRNO_METADATA).unwrap(), errno.name());
         }
+    }
+
+    #[test]
+    fn m1_errno_survives_a_hop_between_nodes() {
+        for errno in Errno::ALL {
+            let back = from_status(to_status(HamError::new(errno, "why")), 2);
+            assert_eq!(back.errno, errno);
+        }
+        let refused = from_status(Status::unavailable("connection refused"), 2);
+        assert_eq!(refused.errno, Errno::Ebadf);
     }
 
     #[test]

@@ -55,7 +55,19 @@ pub fn build_tree(
                 id,
                 name: meta.name.clone(),
                 address: meta.address.clone(),
-                state: pb::NodeState::Up.into(),
+                state: if meta.down {
+                    pb::NodeState::Down
+                } else {
+                    pb::NodeState::Up
+                }
+                .into(),
+                role: if status.voters.contains(&id) {
+                    "voter".into()
+                } else if status.learners.contains(&id) {
+                    "learner".into()
+                } else {
+                    String::new()
+                },
             })
             .collect(),
     };

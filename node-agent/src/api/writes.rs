@@ -35,6 +35,13 @@ fn flags_of(r: Response) -> Result<pb::ControlReply> {
     }
 }
 
+/// A node reference by id, for calls forwarded to that node.
+pub fn id_ref(node: u64) -> pb::NodeRef {
+    pb::NodeRef {
+        node: Some(pb::node_ref::Node::Id(node)),
+    }
+}
+
 fn unexpected(r: Response) -> m::HamError {
     m::HamError::new(m::Errno::Eio, format!("unexpected answer {r:?}"))
 }
@@ -465,7 +472,15 @@ impl Calls {
         if r.cluster {
             return self.done(Command::StopCluster).await;
         }
-        self.node.resolve_here(&node_sel(r.node.as_ref()))?;
+        let node = self.node.resolve(&node_sel(r.node.as_ref()))?;
+        if node != self.local() {
+            // X3: `hamctrl -node NAME -stop` stops that node's HAM.
+            let req = pb::StopRequest {
+                node: Some(id_ref(node)),
+                cluster: false,
+            };
+            return crate::cluster::call(node, self.cluster.ham_of(node)?.stop(req)).await;
+        }
         tracing::info!("stop requested through the API");
         self.stop.notify_one();
         Ok(pb::Empty {})

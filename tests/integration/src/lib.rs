@@ -47,6 +47,8 @@ pub fn bin(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+pub mod cluster;
+
 /// A running `ham` daemon owned by a test.
 #[derive(Debug)]
 pub struct HamProcess {
@@ -57,6 +59,12 @@ pub struct HamProcess {
     pub socket: PathBuf,
     /// Where its log goes.
     pub log: PathBuf,
+    /// Its API and peer address.
+    pub listen: String,
+    /// Its node name.
+    pub name: String,
+    /// The network namespace it runs in, if any.
+    pub netns: Option<String>,
     extra: Vec<String>,
 }
 
@@ -68,29 +76,91 @@ impl HamProcess {
 
     /// Same, with extra command-line arguments.
     pub fn start_with(dir: &Path, extra: &[&str]) -> HamProcess {
-        let mut p = HamProcess {
-            child: None,
-            data_dir: dir.join("data"),
-            socket: dir.join("ham.sock"),
-            log: dir.join("ham.log"),
-            extra: extra.iter().map(|s| s.to_string()).collect(),
-        };
+        let mut p = HamProcess::prepare(dir, "127.0.0.1:0", "testnode", None, extra);
         p.spawn();
         p
     }
 
+    /// A daemon not started yet: state under `dir`, API on `listen`.
+    pub fn prepare(
+        dir: &Path,
+        listen: &str,
+        name: &str,
+        netns: Option<&str>,
+        extra: &[&str],
+    ) -> HamProcess {
+        HamProcess {
+            child: None,
+            data_dir: dir.join("data"),
+            socket: dir.join("ham.sock"),
+            log: dir.join("ham.log"),
+            listen: listen.to_string(),
+            name: name.to_string(),
+            netns: netns.map(String::from),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// Starts it (waits until its socket answers).
+    pub fn launch(&mut self) {
+        self.spawn();
+    }
+
+    /// Starts it without waiting (a joining node answers only once added).
+    pub fn launch_nowait(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("open log");
+        self.child = Some(
+            self.command()
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("spawn ham"),
+        );
+    }
+
+    /// Waits (bounded) until its socket answers.
+    pub fn wait_until_ready(&mut self, limit: Duration) {
+        self.wait_ready(limit);
+    }
+
+    /// Whether the process is running (not exited).
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(None)))
+    }
+
+    /// SIGTERM: an orderly stop.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let pid = self.child.as_ref()?.id();
+        let _ = Command::new("/bin/kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+        self.wait_exit(Duration::from_secs(10))
+    }
+
     /// The command that starts this daemon (without spawning it).
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(bin("ham"));
+        let mut cmd = match &self.netns {
+            // `ip netns exec` execs ham in place: the child's pid is ham's.
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(bin("ham"));
+                c
+            }
+            None => Command::new(bin("ham")),
+        };
         cmd.arg("--data-dir")
             .arg(&self.data_dir)
             .arg("--socket")
             .arg(&self.socket)
             .args([
                 "--listen",
-                "127.0.0.1:0",
+                &self.listen,
                 "--node-name",
-                "testnode",
+                &self.name,
                 "-t",
                 "none",
             ])

@@ -192,3 +192,60 @@ fn a3_restart_comes_first_only_for_deaths() {
     assert!(plan.restart.is_none());
     assert_eq!(plan_names(&plan), ["app/note/tell"]);
 }
+
+#[test]
+fn d5_node_down_triggers_nodedown_on_the_cluster_wide_entity_once() {
+    let mut s = two_nodes();
+    let cluster = EntityRef {
+        node: CLUSTER_NODE_ID,
+        name: String::new(),
+        uid: None,
+    };
+    s.apply(Command::AddCondition {
+        entity: cluster.clone(),
+        name: "lost".into(),
+        ctype: ConditionType::NodeDown,
+        flags: 0,
+        filter: ConditionFilter::None,
+    })
+    .unwrap();
+    let cond = ConditionRef {
+        entity: cluster,
+        name: "lost".into(),
+        uid: None,
+    };
+    s.apply(Command::AddAction {
+        condition: cond,
+        name: "tell".into(),
+        flags: 0,
+        kind: log("node lost"),
+    })
+    .unwrap();
+    let liveness = |s: &mut HamState, up| {
+        s.apply(Command::NodeLiveness { node: N2, up })
+            .unwrap()
+            .effects
+    };
+    match liveness(&mut s, false).as_slice() {
+        [Effect::Run(plan)] => {
+            assert_eq!(plan.event, Event::NodeDown { node: N2 });
+            assert_eq!(plan.node, CLUSTER_NODE_ID);
+            assert_eq!(plan_names(plan), ["(global)/lost/tell"]);
+        }
+        other => panic!("expected one NODEDOWN plan, got {other:?}"),
+    }
+    assert!(s.nodes[&N2].down);
+    assert!(
+        liveness(&mut s, false).is_empty(),
+        "NODEDOWN fired twice for one loss"
+    );
+    assert!(liveness(&mut s, true).is_empty());
+    assert!(!s.nodes[&N2].down);
+    assert_eq!(
+        liveness(&mut s, false).len(),
+        1,
+        "a second loss fires again"
+    );
+    let unknown = s.apply(Command::NodeLiveness { node: 9, up: false });
+    assert_eq!(errno(unknown), Errno::Ehostunreach);
+}

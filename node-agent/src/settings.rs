@@ -1,0 +1,301 @@
+//! Resolved settings of a node: command-line flags over a TOML config file
+//! over built-in defaults.
+//!
+//! ```toml
+//! node_id = 1
+//! node_name = "alpha"
+//! listen = "127.0.0.1:4815"
+//! data_dir = "/var/lib/ham"
+//!
+//! [[peer]]
+//! id = 2
+//! name = "beta"
+//! address = "127.0.0.2:4815"
+//!
+//! [timing]
+//! tick_ms = 50
+//! election_ticks = 10
+//! heartbeat_ticks = 2
+//! lease_ms = 3000
+//!
+//! [tls]
+//! ca = "/etc/ham/ca.pem"
+//! cert = "/etc/ham/node.pem"
+//! key = "/etc/ham/node.key"
+//! ```
+
+use crate::cli::{Args, DEFAULT_DATA_DIR, DEFAULT_LISTEN, Peer};
+use anyhow::{Context as _, bail};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    node_id: Option<u64>,
+    node_name: Option<String>,
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    join: Option<bool>,
+    insecure: Option<bool>,
+    #[serde(default)]
+    peer: Vec<Peer>,
+    timing: Option<Timing>,
+    tls: Option<TlsFiles>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Timing {
+    tick_ms: Option<u64>,
+    election_ticks: Option<u64>,
+    heartbeat_ticks: Option<u64>,
+    lease_ms: Option<u64>,
+}
+
+/// PEM files for mutual TLS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// The CA that signs every node's (and client's) certificate.
+    pub ca: PathBuf,
+    /// This node's certificate chain.
+    pub cert: PathBuf,
+    /// This node's private key.
+    pub key: PathBuf,
+}
+
+/// Everything a node needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Raft and HAM id.
+    pub node_id: u64,
+    /// Unique name.
+    pub node_name: Option<String>,
+    /// API and peer address.
+    pub listen: SocketAddr,
+    /// State directory.
+    pub data_dir: PathBuf,
+    /// The other initial voters (never this node).
+    pub peers: Vec<Peer>,
+    /// Start empty and wait to be added.
+    pub join: bool,
+    /// Raft tick.
+    pub tick: Duration,
+    /// Election timeout in ticks.
+    pub election_ticks: usize,
+    /// Leader heartbeat interval in ticks.
+    pub heartbeat_ticks: usize,
+    /// How long a node's lease lasts.
+    pub lease: Duration,
+    /// Mutual TLS, if configured.
+    pub tls: Option<TlsFiles>,
+}
+
+/// Defaults chosen so that a new leader takes writes within 2 s of the old
+/// one's death (HAM-CONTRACT D2): elections time out after 0.5-1 s.
+pub const DEFAULT_TICK_MS: u64 = 50;
+/// Election timeout in ticks (randomised by Raft in [n, 2n)).
+pub const DEFAULT_ELECTION_TICKS: u64 = 10;
+/// Heartbeat interval in ticks.
+pub const DEFAULT_HEARTBEAT_TICKS: u64 = 2;
+/// Lease length.
+pub const DEFAULT_LEASE_MS: u64 = 3000;
+
+fn is_loopback(address: &str) -> bool {
+    let host = address.rsplit_once(':').map_or(address, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Settings {
+    /// Resolves the settings; errors name the file or flag at fault.
+    pub fn resolve(args: &Args) -> anyhow::Result<Settings> {
+        let file: FileConfig = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                toml::from_str(&text)
+                    .with_context(|| format!("bad config file {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let timing = file.timing.unwrap_or_default();
+        let node_id = args.node_id.or(file.node_id).unwrap_or(1);
+        if node_id == 0 || node_id == u64::MAX {
+            bail!("node id {node_id} is reserved");
+        }
+        let mut peers = if args.peers.is_empty() {
+            file.peer
+        } else {
+            args.peers.clone()
+        };
+        // The same peer list may be given to every node: this node's own entry
+        // supplies its name and address when they are not given otherwise.
+        let own = peers.iter().find(|p| p.id == node_id).cloned();
+        peers.retain(|p| p.id != node_id);
+        let own_listen = own.as_ref().and_then(|p| p.address.parse().ok());
+        let listen = args
+            .listen
+            .or(file.listen)
+            .or(own_listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address parses"));
+        let node_name = args
+            .node_name
+            .clone()
+            .or(file.node_name)
+            .or(own.map(|p| p.name));
+        let mut ids = HashSet::new();
+        let mut names: HashSet<&str> = node_name.iter().map(String::as_str).collect();
+        for p in &peers {
+            if !ids.insert(p.id) {
+                bail!("peer id {} is given twice", p.id);
+            }
+            if !names.insert(&p.name) {
+                bail!("node name {:?} is given twice", p.name);
+            }
+        }
+        let tls = match (&args.tls_ca, &args.tls_cert, &args.tls_key) {
+            (Some(ca), Some(cert), Some(key)) => Some(TlsFiles {
+                ca: ca.clone(),
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => file.tls,
+        };
+        let insecure = args.insecure || file.insecure.unwrap_or(false);
+        if tls.is_none() && !insecure {
+            if !listen.ip().is_loopback() {
+                bail!(
+                    "refusing plain-text gRPC on {listen}: not a loopback address (configure TLS, or pass --insecure)"
+                );
+            }
+            if let Some(p) = peers.iter().find(|p| !is_loopback(&p.address)) {
+                bail!(
+                    "refusing plain text to peer {} at {}: not a loopback address (configure TLS, or pass --insecure)",
+                    p.id,
+                    p.address
+                );
+            }
+        }
+        let election_ticks = args
+            .election_ticks
+            .or(timing.election_ticks)
+            .unwrap_or(DEFAULT_ELECTION_TICKS);
+        let heartbeat_ticks = args
+            .heartbeat_ticks
+            .or(timing.heartbeat_ticks)
+            .unwrap_or(DEFAULT_HEARTBEAT_TICKS);
+        if heartbeat_ticks >= election_ticks {
+            bail!(
+                "heartbeat ticks ({heartbeat_ticks}) must be fewer than election ticks ({election_ticks})"
+            );
+        }
+        Ok(Settings {
+            node_id,
+            node_name,
+            listen,
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
+            peers,
+            join: args.join || file.join.unwrap_or(false),
+            tick: Duration::from_millis(args.tick_ms.or(timing.tick_ms).unwrap_or(DEFAULT_TICK_MS)),
+            election_ticks: usize::try_from(election_ticks)?,
+            heartbeat_ticks: usize::try_from(heartbeat_ticks)?,
+            lease: Duration::from_millis(
+                args.lease_ms
+                    .or(timing.lease_ms)
+                    .unwrap_or(DEFAULT_LEASE_MS),
+            ),
+            tls,
+        })
+    }
+
+    /// The initial voters: this node and its peers; none for a joining node.
+    pub fn voters(&self) -> Vec<u64> {
+        if self.join {
+            return Vec::new();
+        }
+        std::iter::once(self.node_id)
+            .chain(self.peers.iter().map(|p| p.id))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    fn settings(args: &[&str]) -> anyhow::Result<Settings> {
+        Settings::resolve(&Args::try_parse_from(
+            std::iter::once("ham").chain(args.iter().copied()),
+        )?)
+    }
+
+    #[test]
+    fn defaults_make_a_one_node_cluster_on_loopback() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(
+            (s.node_id, s.voters(), s.listen.to_string()),
+            (1, vec![1], DEFAULT_LISTEN.to_string())
+        );
+        assert_eq!(s.tick, Duration::from_millis(50));
+    }
+
+    #[test]
+    fn one_peer_list_serves_every_node() {
+        let peers = [
+            "--peer",
+            "1=a@127.0.0.1:7001",
+            "--peer",
+            "2=b@127.0.0.2:7001",
+            "--peer",
+            "3=c@127.0.0.3:7001",
+        ];
+        let mut args = vec!["--node-id", "2"];
+        args.extend(peers);
+        let s = settings(&args).unwrap();
+        assert_eq!(s.node_name.as_deref(), Some("b"));
+        assert_eq!(s.listen.to_string(), "127.0.0.2:7001");
+        assert_eq!(s.voters(), vec![2, 1, 3]);
+        args.push("--join");
+        assert!(settings(&args).unwrap().voters().is_empty());
+    }
+
+    #[test]
+    fn config_file_is_read_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ham.toml");
+        std::fs::write(
+            &path,
+            "node_id = 3\nnode_name = \"c\"\nlisten = \"127.0.0.3:7001\"\n[[peer]]\nid = 1\nname = \"a\"\naddress = \"127.0.0.1:7001\"\n[timing]\nlease_ms = 900\n",
+        )
+        .unwrap();
+        let s = settings(&["--config", path.to_str().unwrap(), "--node-name", "cc"]).unwrap();
+        assert_eq!(
+            (s.node_id, s.node_name.as_deref(), s.lease),
+            (3, Some("cc"), Duration::from_millis(900))
+        );
+        assert_eq!(s.voters(), vec![3, 1]);
+        std::fs::write(&path, "node_id = 3\nsurprise = 1\n").unwrap();
+        let err = settings(&["--config", path.to_str().unwrap()]).unwrap_err();
+        assert!(format!("{err:#}").contains("ham.toml"), "{err:#}");
+    }
+
+    #[test]
+    fn plain_text_off_loopback_and_bad_lists_are_refused() {
+        assert!(settings(&["--listen", "0.0.0.0:1"]).is_err());
+        assert!(settings(&["--listen", "0.0.0.0:1", "--insecure"]).is_ok());
+        assert!(settings(&["--peer", "2=b@192.0.2.7:1"]).is_err());
+        assert!(settings(&["--peer", "2=b@127.0.0.2:1", "--peer", "2=c@127.0.0.3:1"]).is_err());
+        assert!(settings(&["--peer", "2=b@127.0.0.2:1", "--peer", "3=b@127.0.0.3:1"]).is_err());
+        assert!(settings(&["--heartbeat-ticks", "10", "--election-ticks", "10"]).is_err());
+    }
+}
