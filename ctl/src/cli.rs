@@ -76,6 +76,8 @@ pub enum Command {
     Cat(cmd::cat::Args),
     /// List the nodes of the cluster.
     Nodes(cmd::nodes::Args),
+    /// Add or remove a node of the cluster.
+    Node(cmd::node::Args),
 }
 
 /// Parses a node given on the command line (HAM-CONTRACT N6): all digits is a

@@ -66,13 +66,18 @@ pub struct Args {
     /// Allow plain-text gRPC on a non-loopback address.
     #[arg(long)]
     pub insecure: bool,
+    /// The address other nodes and clients use to reach this one (HOST:PORT),
+    /// when it differs from --listen (e.g. listening on 0.0.0.0).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub advertise: Option<String>,
     /// A TOML configuration file (flags given on the command line win).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Another initial voter of the cluster, as ID=NAME@HOST:PORT (repeatable).
     #[arg(long = "peer", value_name = "ID=NAME@HOST:PORT", value_parser = parse_peer)]
     pub peers: Vec<Peer>,
-    /// Start empty and wait to be added to a running cluster (AddNode).
+    /// Start empty and wait to be added to a running cluster (AddNode); give
+    /// the current nodes with --peer so this node can answer them.
     #[arg(long)]
     pub join: bool,
     /// Raft tick in ms [default: 50].

@@ -105,10 +105,11 @@ async fn run(args: Args) -> Result<(), Failure> {
     let listeners = server::Listeners::bind(settings.listen, args.socket())
         .await
         .map_err(fail(4))?;
-    let address = listeners
+    let bound = listeners
         .tcp_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
+    let address = settings.advertise.clone().unwrap_or(bound);
     let id = settings.node_id;
     let identity = Identity {
         id,
@@ -194,6 +195,9 @@ async fn run(args: Args) -> Result<(), Failure> {
     );
     // The local socket opens last: a client that reaches it finds the node registered.
     let served = server::serve_unix(unix, ham, shutdown).await;
+    // Peers' Raft streams into this node end now, so the TCP server drains
+    // at once; outbound links stop too. Nothing after this needs Raft.
+    transport.close();
     let tcp_served = tcp_task
         .await
         .map_err(|e| anyhow::anyhow!("tcp server task: {e}"));

@@ -18,7 +18,7 @@ use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
 /// Both listeners, bound up front so that "address in use" is reported at start.
 pub struct Listeners {
     tcp: TcpListener,
-    unix: Option<UnixListener>,
+    unix: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Listeners {
@@ -51,10 +51,8 @@ impl Listeners {
                         format!("cannot remove stale socket {}", socket.display())
                     })?;
                 }
-                Some(
-                    UnixListener::bind(socket)
-                        .with_context(|| format!("cannot listen on {}", socket.display()))?,
-                )
+                // Bound later, once the node serves: a client that can connect finds it ready.
+                Some(socket.to_path_buf())
             }
             None => None,
         };
@@ -66,8 +64,8 @@ impl Listeners {
         self.tcp.local_addr().ok()
     }
 
-    /// The two listeners, to serve them at different moments.
-    pub fn split(self) -> (TcpListener, Option<UnixListener>) {
+    /// The TCP listener, and the Unix socket path to bind when ready.
+    pub fn split(self) -> (TcpListener, Option<std::path::PathBuf>) {
         (self.tcp, self.unix)
     }
 }
@@ -97,12 +95,14 @@ pub async fn serve_tcp<T: RaftTransport>(
 
 /// Serves the API on the Unix socket (if any) until `stop`.
 pub async fn serve_unix(
-    unix: Option<UnixListener>,
+    socket: Option<std::path::PathBuf>,
     ham: HamService,
     stop: Shutdown,
 ) -> anyhow::Result<()> {
-    match unix {
-        Some(unix) => {
+    match socket {
+        Some(path) => {
+            let unix = UnixListener::bind(&path)
+                .with_context(|| format!("cannot listen on {}", path.display()))?;
             let server = tonic::transport::Server::builder()
                 .add_service(ham.into_server())
                 .serve_with_incoming_shutdown(

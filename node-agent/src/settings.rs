@@ -38,6 +38,7 @@ struct FileConfig {
     node_id: Option<u64>,
     node_name: Option<String>,
     listen: Option<SocketAddr>,
+    advertise: Option<String>,
     data_dir: Option<PathBuf>,
     join: Option<bool>,
     insecure: Option<bool>,
@@ -75,8 +76,10 @@ pub struct Settings {
     pub node_id: u64,
     /// Unique name.
     pub node_name: Option<String>,
-    /// API and peer address.
+    /// API and peer address to bind.
     pub listen: SocketAddr,
+    /// The address the others use, when not the bound one.
+    pub advertise: Option<String>,
     /// State directory.
     pub data_dir: PathBuf,
     /// The other initial voters (never this node).
@@ -194,17 +197,32 @@ impl Settings {
                 "heartbeat ticks ({heartbeat_ticks}) must be fewer than election ticks ({election_ticks})"
             );
         }
+        let join = args.join || file.join.unwrap_or(false);
+        if join && peers.is_empty() {
+            // The new node must answer the leader before it has any state
+            // (and so any address) of its own.
+            bail!(
+                "--join needs the addresses of the cluster's current nodes (--peer ID=NAME@HOST:PORT)"
+            );
+        }
+        let advertise = args.advertise.clone().or(file.advertise);
+        if listen.ip().is_unspecified() && advertise.is_none() {
+            bail!(
+                "listening on {listen} needs --advertise HOST:PORT: the other nodes cannot dial a wildcard address"
+            );
+        }
         Ok(Settings {
             node_id,
             node_name,
             listen,
+            advertise,
             data_dir: args
                 .data_dir
                 .clone()
                 .or(file.data_dir)
                 .unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
             peers,
-            join: args.join || file.join.unwrap_or(false),
+            join,
             tick: Duration::from_millis(args.tick_ms.or(timing.tick_ms).unwrap_or(DEFAULT_TICK_MS)),
             election_ticks: usize::try_from(election_ticks)?,
             heartbeat_ticks: usize::try_from(heartbeat_ticks)?,
@@ -267,6 +285,10 @@ mod tests {
         assert_eq!(s.voters(), vec![2, 1, 3]);
         args.push("--join");
         assert!(settings(&args).unwrap().voters().is_empty());
+        assert!(
+            settings(&["--join"]).is_err(),
+            "a joining node needs its peers' addresses"
+        );
     }
 
     #[test]
@@ -292,7 +314,20 @@ mod tests {
     #[test]
     fn plain_text_off_loopback_and_bad_lists_are_refused() {
         assert!(settings(&["--listen", "0.0.0.0:1"]).is_err());
-        assert!(settings(&["--listen", "0.0.0.0:1", "--insecure"]).is_ok());
+        assert!(
+            settings(&["--listen", "0.0.0.0:1", "--insecure"]).is_err(),
+            "no advertise address"
+        );
+        assert!(
+            settings(&[
+                "--listen",
+                "0.0.0.0:1",
+                "--insecure",
+                "--advertise",
+                "192.0.2.1:1"
+            ])
+            .is_ok()
+        );
         assert!(settings(&["--peer", "2=b@192.0.2.7:1"]).is_err());
         assert!(settings(&["--peer", "2=b@127.0.0.2:1", "--peer", "2=c@127.0.0.3:1"]).is_err());
         assert!(settings(&["--peer", "2=b@127.0.0.2:1", "--peer", "3=b@127.0.0.3:1"]).is_err());

@@ -13,6 +13,7 @@ pub mod detach;
 pub mod entity;
 mod kind;
 pub mod ls;
+pub mod node;
 pub mod nodes;
 pub mod raise;
 pub mod state;
@@ -78,16 +79,18 @@ impl Ctx {
             .await
     }
 
-    /// The tree narrowed to `path` (the whole tree for the top).
+    /// The tree narrowed to `path` (the whole tree for the top). The global
+    /// entity's name is "", which the Tree call reads as "every entity", so
+    /// below the global entity the whole tree is asked for and the caller
+    /// picks the objects from it.
     pub async fn tree(&self, path: &TreePath) -> Result<HamTree, HamError> {
+        let (condition, action) = if path.part(0).is_empty() {
+            ("", "")
+        } else {
+            (path.part(1), path.part(2))
+        };
         self.ham
-            .tree(
-                self.node.clone(),
-                path.part(0),
-                path.part(1),
-                path.part(2),
-                false,
-            )
+            .tree(self.node.clone(), path.part(0), condition, action, false)
             .await
     }
 }
@@ -129,5 +132,6 @@ pub async fn dispatch(command: Command, ctx: &Ctx) -> CtlResult {
         Command::Ls(a) => a.run(ctx).await,
         Command::Cat(a) => a.run(ctx).await,
         Command::Nodes(a) => a.run(ctx).await,
+        Command::Node(a) => a.run(ctx).await,
     }
 }

@@ -86,11 +86,32 @@ pub fn root_info(info: &HamInfo) -> String {
         .kv("Verbosity", info.verbosity)
         .kv("Num Entities", info.num_entities)
         .kv("Num Conditions", info.num_conditions)
-        .kv("Num Actions", info.num_actions);
+        .kv("Num Actions", info.num_actions)
+        .kv("Num Nodes", info.nodes.len());
+    // The Guardian's place: every node of the Raft group and its state.
+    for n in &info.nodes {
+        let role = if n.role.is_empty() {
+            "-"
+        } else {
+            n.role.as_str()
+        };
+        out.kv(
+            &format!("Node {} (id {})", n.name, n.id),
+            format!("{} {role} {}", node_state(n.state), n.address),
+        );
+    }
     out.0
 }
 
-/// The cluster members, one line each: `ID NAME STATE ADDRESS`, the leader
+fn node_state(state: i32) -> &'static str {
+    match NodeState::try_from(state) {
+        Ok(NodeState::Up) => "UP",
+        Ok(NodeState::Down) => "DOWN",
+        _ => "UNKNOWN",
+    }
+}
+
+/// The cluster members, one line each: `ID NAME STATE ROLE ADDRESS`, the leader
 /// marked with `*`.
 pub fn nodes(info: &HamInfo) -> String {
     let mut out = String::new();
@@ -99,15 +120,13 @@ pub fn nodes(info: &HamInfo) -> String {
         name,
         address,
         state,
+        role,
     } in &info.nodes
     {
-        let state = match NodeState::try_from(*state) {
-            Ok(NodeState::Up) => "UP",
-            Ok(NodeState::Down) => "DOWN",
-            _ => "UNKNOWN",
-        };
+        let role = if role.is_empty() { "-" } else { role.as_str() };
+        let state = node_state(*state);
         let leader = if *id == info.leader_id { " *" } else { "" };
-        let _ = writeln!(out, "{id} {name} {state} {address}{leader}");
+        let _ = writeln!(out, "{id} {name} {state} {role} {address}{leader}");
     }
     out
 }

@@ -65,12 +65,14 @@ fn info() -> HamInfo {
                 name: "n1".into(),
                 address: "10.0.0.1:4816".into(),
                 state: NodeState::Up.into(),
+                role: "voter".into(),
             },
             NodeStatus {
                 id: 2,
                 name: "n2".into(),
                 address: "10.0.0.2:4816".into(),
                 state: NodeState::Down.into(),
+                role: "voter".into(),
             },
         ],
     }
@@ -101,6 +103,9 @@ Verbosity : 1
 Num Entities : 1
 Num Conditions : 1
 Num Actions : 1
+Num Nodes : 2
+Node n1 (id 1) : UP voter 10.0.0.1:4816
+Node n2 (id 2) : DOWN voter 10.0.0.2:4816
 ";
     assert_eq!(root_info(&info()), expected);
     let mut no_leader = info();
@@ -112,7 +117,7 @@ Num Actions : 1
 fn x5_nodes_listing() {
     assert_eq!(
         nodes(&info()),
-        "1 n1 UP 10.0.0.1:4816\n2 n2 DOWN 10.0.0.2:4816 *\n"
+        "1 n1 UP voter 10.0.0.1:4816\n2 n2 DOWN voter 10.0.0.2:4816 *\n"
     );
 }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use protobuf::Message as _;
-use raft::eraftpb::{ConfState, Message};
+use raft::eraftpb::{ConfState, Message, MessageType};
 use raft::{RawNode, SnapshotStatus, StateRole};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::MissedTickBehavior;
@@ -80,6 +80,8 @@ pub(crate) struct Driver<S: StateMachine> {
     ticks: u64,
     election_ticks: u64,
     read_retry_ticks: u64,
+    /// How long a proposer waits; forwarded proposals carry the resulting deadline.
+    propose_timeout_ms: u64,
     snapshot_every: u64,
     keep_entries: u64,
     /// Peers we sent a snapshot to, with the tick it was sent at.
@@ -100,6 +102,25 @@ impl<S: StateMachine> Drop for Driver<S> {
             s.role = Role::Follower;
         });
     }
+}
+
+/// Wall-clock ms since the epoch, for proposal deadlines (compared across
+/// nodes, so it is the wall clock; skew below the propose timeout is harmless).
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Removes forwarded proposals whose proposer has stopped waiting; true when
+/// nothing is left to step. Entries that are not our envelopes are kept.
+fn drop_expired_proposals(m: &mut Message) -> bool {
+    let now = wall_ms();
+    m.entries.retain(|e| {
+        envelope::decode(&e.data).map_or(true, |env| env.deadline_ms == 0 || env.deadline_ms >= now)
+    });
+    m.entries.is_empty()
 }
 
 fn role(state: StateRole) -> Role {
@@ -190,14 +211,21 @@ impl<S: StateMachine> Driver<S> {
             Command::Propose { command, reply } => {
                 let id = self.next_request_id();
                 self.pending.add_proposal(id, reply);
-                self.propose(id, envelope::encode(self.id, id, &command));
+                let deadline = wall_ms().saturating_add(self.propose_timeout_ms);
+                self.propose(id, envelope::encode(self.id, id, deadline, &command));
             }
             Command::ReadBarrier { reply } => {
                 let ctx = self.next_request_id();
                 self.pending.add_read(ctx, reply);
             }
-            Command::Step(m) => {
-                if m.to != self.id {
+            Command::Step(mut m) => {
+                if m.msg_type == MessageType::MsgPropose && drop_expired_proposals(&mut m) {
+                    tracing::debug!(
+                        replica = self.id,
+                        from = m.from,
+                        "dropping expired forwarded proposals"
+                    );
+                } else if m.to != self.id {
                     tracing::debug!(replica = self.id, to = m.to, "dropping misrouted message");
                 } else if let Err(e) = self.node.step(*m) {
                     tracing::debug!(replica = self.id, "step: {e}");
@@ -269,5 +297,38 @@ impl<S: StateMachine> Driver<S> {
         self.conf_waiters.purge_closed();
         self.maybe_leave_joint();
         self.expire_snapshots();
+    }
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    use super::*;
+    use raft::eraftpb::Entry;
+
+    fn entry(data: Vec<u8>) -> Entry {
+        Entry {
+            data: data.into(),
+            ..Default::default()
+        }
+    }
+
+    fn proposal(entries: Vec<Entry>) -> Message {
+        Message {
+            msg_type: MessageType::MsgPropose,
+            entries: entries.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn forwarded_proposals_past_their_deadline_are_dropped() {
+        let now = wall_ms();
+        let at = |deadline| entry(envelope::encode(2, 1, deadline, b"cmd"));
+        let foreign = entry(b"not an envelope".to_vec());
+        let mut m = proposal(vec![at(now - 1000), at(now + 60_000), at(0), foreign]);
+        assert!(!drop_expired_proposals(&mut m));
+        assert_eq!(m.entries.len(), 3, "only the expired proposal goes");
+        let mut stale = proposal(vec![at(now - 1)]);
+        assert!(drop_expired_proposals(&mut stale), "nothing left to step");
     }
 }

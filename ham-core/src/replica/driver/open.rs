@@ -84,6 +84,7 @@ impl<S: StateMachine> Driver<S> {
             ticks: 0,
             election_ticks: cfg.election_ticks as u64,
             read_retry_ticks: (cfg.heartbeat_ticks as u64 * 2).max(2),
+            propose_timeout_ms: u64::try_from(cfg.propose_timeout.as_millis()).unwrap_or(u64::MAX),
             snapshot_every: cfg.snapshot_every,
             keep_entries: cfg.keep_entries_after_snapshot,
             snapshots_in_flight: HashMap::new(),
