@@ -214,8 +214,11 @@ impl From<Status> for HamError {
 
 impl From<&Status> for HamError {
     /// Decodes the errno of a status: first the [`ErrorDetail`] in the
-    /// details, then the `ham-errno` metadata, then the status code.
+    /// details, then the `ham-errno` metadata, then the status code. A
+    /// status made by the transport (the HAM went away or cannot be reached)
+    /// is EBADF, whatever its code.
     fn from(status: &Status) -> HamError {
+        let transport = from_transport(status);
         let errno = errno_from_details(status.details())
             .or_else(|| {
                 status
@@ -224,13 +227,29 @@ impl From<&Status> for HamError {
                     .and_then(|v| v.to_str().ok())
                     .and_then(Errno::from_name)
             })
-            .unwrap_or_else(|| Errno::from_grpc_code(status.code()));
+            .unwrap_or_else(|| {
+                if transport {
+                    Errno::EBADF
+                } else {
+                    Errno::from_grpc_code(status.code())
+                }
+            });
         let mut message = if status.message().is_empty() {
             format!("{:?}", status.code())
         } else {
             status.message().to_owned()
         };
-        if from_transport(status) {
+        if transport {
+            // "transport error" alone does not say what happened: add the causes.
+            let mut source = std::error::Error::source(status);
+            while let Some(s) = source {
+                let text = s.to_string();
+                if !message.contains(&text) {
+                    message.push_str(": ");
+                    message.push_str(&text);
+                }
+                source = s.source();
+            }
             message = format!("{UNREACHABLE}: {message}");
         }
         HamError { errno, message }
@@ -254,12 +273,25 @@ impl From<tonic::transport::Error> for HamError {
 /// How the message of an error that never reached a HAM begins.
 pub const UNREACHABLE: &str = "cannot reach the HAM";
 
-/// Whether a status was made by the transport rather than by a HAM: it is
-/// UNAVAILABLE and carries no errno at all.
+/// Whether a status was made by the transport rather than by a HAM: it
+/// carries no errno at all, and it is UNAVAILABLE (no connection could be
+/// made) or caused by a transport error (for example UNKNOWN "transport
+/// error" when the HAM closed a connection under a call).
 fn from_transport(status: &Status) -> bool {
-    status.code() == Code::Unavailable
-        && status.details().is_empty()
+    status.details().is_empty()
         && status.metadata().get(ERRNO_METADATA_KEY).is_none()
+        && (status.code() == Code::Unavailable || caused_by_transport(status))
+}
+
+fn caused_by_transport(status: &Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(s) = source {
+        if s.is::<tonic::transport::Error>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 fn errno_from_details(details: &[u8]) -> Option<Errno> {
@@ -383,6 +415,33 @@ mod tests {
         assert_eq!(s.code(), Code::InvalidArgument);
         let s = HamError::new(Errno::EAGAIN, "no quorum").to_status();
         assert_eq!(s.code(), Code::Unavailable);
+    }
+
+    #[tokio::test]
+    async fn m1_transport_failures_are_ebadf_whatever_the_code() {
+        // Nothing listens on port 1 of the loopback address.
+        let err = tonic::transport::Endpoint::from_static("http://127.0.0.1:1")
+            .connect()
+            .await
+            .unwrap_err();
+        // What tonic answers for a call on a connection the HAM closed.
+        let mut status = Status::new(Code::Unknown, "transport error");
+        status.set_source(std::sync::Arc::new(err));
+        let decoded = HamError::from(&status);
+        assert_eq!(decoded.errno, Errno::EBADF);
+        assert!(decoded.is_server_gone());
+        assert!(
+            decoded
+                .message
+                .starts_with(&format!("{UNREACHABLE}: transport error: ")),
+            "{}",
+            decoded.message
+        );
+        // An UNKNOWN made by a HAM stays what it is.
+        assert_eq!(
+            HamError::from(Status::new(Code::Unknown, "m")).errno,
+            Errno::EIO
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use ham_client::{ConditionType, HamError, flags};
 
 use super::{CtlResult, Ctx};
+use crate::paths::entity_name;
 
 /// Name of the DEATH condition `--restart` adds.
 pub const DEATH_CONDITION: &str = "death";
@@ -50,7 +51,7 @@ impl Args {
             .ham
             .attach_pidfile(
                 ctx.node.clone(),
-                &self.name,
+                entity_name(&self.name),
                 self.pid.unwrap_or(0),
                 self.cmd.as_deref().unwrap_or(""),
                 self.pidfile.as_deref().unwrap_or(""),

@@ -3,6 +3,7 @@
 use ham_client::flags;
 
 use super::{CtlResult, Ctx};
+use crate::paths::entity_name;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,7 +21,9 @@ impl Args {
         } else {
             0
         };
-        ctx.ham.entity(ctx.node.clone(), &self.name, flags).await?;
+        ctx.ham
+            .entity(ctx.node.clone(), entity_name(&self.name), flags)
+            .await?;
         Ok(())
     }
 }

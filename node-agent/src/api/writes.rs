@@ -61,6 +61,14 @@ impl Calls {
 
     pub async fn attach(&self, r: pb::AttachRequest) -> Result<pb::EntityHandle> {
         let node = self.node.resolve(&node_sel(r.node.as_ref()))?;
+        // E1: a pid must name a running process. Only this node can tell for
+        // its own pids; another node's agent sees a missing one as a death.
+        if r.pid > 0 && node == self.local() && !crate::process::signal::exists(r.pid) {
+            return Err(m::HamError::new(
+                m::Errno::Enoent,
+                format!("no process with pid {}", r.pid),
+            ));
+        }
         let cmd = Command::Attach {
             node,
             name: r.name,
@@ -76,7 +84,7 @@ impl Calls {
             now_ns: now_ns(),
         };
         let handle = entity_of(self.node.write(cmd).await?)?;
-        if r.pid <= 0 && handle.node_id == self.local() {
+        if handle.node_id == self.local() {
             // E2: answer once the started process's pid is in the state.
             let limit = std::time::Duration::from_secs(5);
             self.agent.wait_started(handle.uid, limit).await;
@@ -96,10 +104,21 @@ impl Calls {
             flags: r.flags,
             now_ns: now_ns(),
         };
-        entity_of(self.node.write(cmd).await?)
+        let handle = entity_of(self.node.write(cmd).await?)?;
+        if handle.node_id == self.local() {
+            // Answer once the agent watches the process and tracks its
+            // heartbeat, so the caller's first heartbeat is accepted.
+            self.agent
+                .wait_started(handle.uid, std::time::Duration::from_secs(5))
+                .await;
+        }
+        Ok(handle)
     }
 
     pub async fn detach(&self, r: pb::DetachRequest) -> Result<pb::Empty> {
+        if r.flags != 0 {
+            return Err(einval(format!("detach takes no flags, got {:#x}", r.flags)));
+        }
         let entity = match r.target {
             Some(pb::detach_request::Target::Handle(h)) => cv::entity_ref(Some(&h), self.local())?,
             Some(pb::detach_request::Target::ByName(n)) => m::EntityRef {
@@ -239,19 +258,33 @@ impl Calls {
             .await
     }
 
-    /// Resolves the target node of a notification; the cluster as a whole is no target.
-    fn notify_node(&self, target: Option<&pb::NodeRef>) -> Result<u64> {
-        let node = self.node.resolve(&node_sel(target))?;
+    /// The node of the entity a condition handle names (0 = this node).
+    fn condition_entity_node(&self, h: Option<&pb::ConditionHandle>) -> u64 {
+        cv::condition_ref(h, self.local()).map_or(self.local(), |c| c.entity.node)
+    }
+
+    /// The node of the entity an action handle names.
+    fn action_entity_node(&self, h: Option<&pb::ActionHandle>) -> u64 {
+        cv::action_ref(h, self.local()).map_or(self.local(), |a| a.condition.entity.node)
+    }
+
+    /// Resolves the target node of a notification: by default the node of
+    /// the entity whose condition holds the action; the cluster as a whole is no target.
+    fn notify_node(&self, target: Option<&pb::NodeRef>, entity_node: u64) -> Result<u64> {
+        let node = match node_sel(target) {
+            cv::NodeSel::Local if entity_node != CLUSTER_NODE_ID && entity_node != 0 => entity_node,
+            sel => self.node.resolve(&sel)?,
+        };
         if node == CLUSTER_NODE_ID {
             return Err(einval("a notification targets one node, not \"*\""));
         }
         Ok(node)
     }
 
-    fn pulse(&self, p: Option<&pb::NotifyPulseAction>) -> Result<m::ActionKind> {
+    fn pulse(&self, p: Option<&pb::NotifyPulseAction>, entity_node: u64) -> Result<m::ActionKind> {
         let p = p.ok_or_else(|| einval("missing pulse parameters"))?;
         Ok(m::ActionKind::NotifyPulse {
-            node: self.notify_node(p.target_node.as_ref())?,
+            node: self.notify_node(p.target_node.as_ref(), entity_node)?,
             pid: p.pid,
             chid: p.chid,
             code: p.code,
@@ -259,10 +292,14 @@ impl Calls {
         })
     }
 
-    fn signal(&self, p: Option<&pb::NotifySignalAction>) -> Result<m::ActionKind> {
+    fn signal(
+        &self,
+        p: Option<&pb::NotifySignalAction>,
+        entity_node: u64,
+    ) -> Result<m::ActionKind> {
         let p = p.ok_or_else(|| einval("missing signal parameters"))?;
         Ok(m::ActionKind::NotifySignal {
-            node: self.notify_node(p.target_node.as_ref())?,
+            node: self.notify_node(p.target_node.as_ref(), entity_node)?,
             pid: p.pid,
             signum: p.signum,
             code: p.code,
@@ -274,7 +311,10 @@ impl Calls {
         &self,
         r: pb::ActionNotifyPulseRequest,
     ) -> Result<pb::ActionHandle> {
-        let kind = self.pulse(r.params.as_ref())?;
+        let kind = self.pulse(
+            r.params.as_ref(),
+            self.condition_entity_node(r.condition.as_ref()),
+        )?;
         self.add_action(r.condition.as_ref(), r.name, r.flags, kind)
             .await
     }
@@ -283,7 +323,10 @@ impl Calls {
         &self,
         r: pb::ActionNotifySignalRequest,
     ) -> Result<pb::ActionHandle> {
-        let kind = self.signal(r.params.as_ref())?;
+        let kind = self.signal(
+            r.params.as_ref(),
+            self.condition_entity_node(r.condition.as_ref()),
+        )?;
         self.add_action(r.condition.as_ref(), r.name, r.flags, kind)
             .await
     }
@@ -348,7 +391,10 @@ impl Calls {
         &self,
         r: pb::ActionFailNotifyPulseRequest,
     ) -> Result<pb::ActionFailRef> {
-        let kind = self.pulse(r.params.as_ref())?;
+        let kind = self.pulse(
+            r.params.as_ref(),
+            self.action_entity_node(r.action.as_ref()),
+        )?;
         self.add_fail(r.action.as_ref(), r.name, r.flags, kind)
             .await
     }
@@ -357,7 +403,10 @@ impl Calls {
         &self,
         r: pb::ActionFailNotifySignalRequest,
     ) -> Result<pb::ActionFailRef> {
-        let kind = self.signal(r.params.as_ref())?;
+        let kind = self.signal(
+            r.params.as_ref(),
+            self.action_entity_node(r.action.as_ref()),
+        )?;
         self.add_fail(r.action.as_ref(), r.name, r.flags, kind)
             .await
     }
@@ -444,6 +493,9 @@ impl Calls {
 
     pub async fn verbose(&self, r: pb::VerboseRequest) -> Result<pb::VerboseReply> {
         let node = self.node.resolve(&node_sel(r.node.as_ref()))?;
+        if node == CLUSTER_NODE_ID {
+            return Err(einval("verbosity belongs to one node's HAM, not to \"*\""));
+        }
         let op = cv::verbose_op(r.op)?;
         if op == m::VerboseOp::Get {
             // A read needs no log entry.
@@ -473,6 +525,11 @@ impl Calls {
             return self.done(Command::StopCluster).await;
         }
         let node = self.node.resolve(&node_sel(r.node.as_ref()))?;
+        if node == CLUSTER_NODE_ID {
+            return Err(einval(
+                "stopping every node needs the cluster flag (hamctrl stop --cluster)",
+            ));
+        }
         if node != self.local() {
             // X3: `hamctrl -node NAME -stop` stops that node's HAM.
             let req = pb::StopRequest {

@@ -34,3 +34,13 @@ pub fn kill_group(pgid: i64, signum: i32) -> io::Result<()> {
     let sig = nix::sys::signal::Signal::try_from(signum).map_err(io::Error::from)?;
     nix::sys::signal::killpg(pgid, sig).map_err(io::Error::from)
 }
+
+/// Whether a process with this pid exists (signal 0: nothing is sent).
+pub fn exists(pid: i64) -> bool {
+    let Ok(p) = pid_t(pid) else { return false };
+    // EPERM means it exists but belongs to someone we may not signal.
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None) {
+        Ok(()) => true,
+        Err(e) => e == nix::errno::Errno::EPERM,
+    }
+}
