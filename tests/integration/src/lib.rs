@@ -274,6 +274,27 @@ impl Drop for HamProcess {
     }
 }
 
+/// Waits (bounded) for `f` to hold; panics saying what did not happen.
+pub fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("timed out after {limit:?} waiting for {what}");
+}
+
+/// The lines of a file (none if it does not exist yet).
+pub fn lines(path: &str) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
 /// Runs `ham` to completion with these arguments (for start-up failures); bounded.
 pub fn run_ham(args: &[&str], limit: Duration) -> Output {
     let mut child = Command::new(bin("ham"))

@@ -4,7 +4,7 @@
 
 use ham_client::{Ham, NodeSel};
 use ham_integration_tests::cluster::{TestCluster, free_port};
-use ham_integration_tests::{HamProcess, bin};
+use ham_integration_tests::{HamProcess, bin, lines, wait_for};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,25 +17,6 @@ fn rt() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("timed out after {limit:?} waiting for {what}");
-}
-
-fn lines(path: &str) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(String::from)
-        .collect()
 }
 
 /// Names of the placeholders in node 1's context, as node `via` reads them (linearizable).

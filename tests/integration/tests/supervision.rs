@@ -3,7 +3,7 @@
 //! program, an sd_notify watchdog program) and the clauses they rest on.
 
 use ham_client::proto as pb;
-use ham_integration_tests::HamProcess;
+use ham_integration_tests::{HamProcess, lines, wait_for};
 use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -69,26 +69,6 @@ impl Fx {
             .build()
             .unwrap()
     }
-}
-
-fn lines(path: &str) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(String::from)
-        .collect()
-}
-
-/// Waits (bounded) for `f` to hold; panics saying what did not happen.
-fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    panic!("timed out after {limit:?} waiting for {what}");
 }
 
 fn stamps(path: &str) -> Vec<u128> {
