@@ -37,7 +37,11 @@ impl HamState {
         restarted: Option<(i64, TimeNs)>,
         results: &[ActionResult],
     ) -> Result<Applied> {
-        self.entity(r)?;
+        // An agent retries an outcome until it commits; one that was already
+        // recorded (same death) is applied once.
+        if died_ns != 0 && self.entity(r)?.stats.last_death_ns == died_ns {
+            return Ok(Applied::just(Response::Done));
+        }
         // Pruning needs to know what ran before failed actions are removed.
         let ran: Vec<(Uid, Uid)> = results
             .iter()

@@ -23,6 +23,28 @@ struct Watched {
     child: bool,
 }
 
+/// Proposes what this agent did until it commits: a node cut off from the
+/// quorum keeps recovering its processes (D3), and the outcome reaches the
+/// state once the quorum is back. Only "no quorum" is retried; the model
+/// applies a repeated outcome once.
+async fn commit(node: &crate::node::Node, cmd: Command, what: &str) {
+    let mut backoff = std::time::Duration::from_millis(100);
+    loop {
+        match node.write(cmd.clone()).await {
+            Ok(_) => return,
+            Err(e) if e.errno == ham_core::model::Errno::Eagain => {
+                tracing::debug!(error = %e, "no quorum to record {what}; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(2));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not record {what}");
+                return;
+            }
+        }
+    }
+}
+
 /// The owner task's state.
 pub struct Agent {
     ctx: Arc<Ctx>,
@@ -195,9 +217,7 @@ impl Agent {
                     now_ns: now_ns(),
                 };
                 tokio::spawn(async move {
-                    if let Err(e) = node.write(cmd).await {
-                        tracing::warn!(error = %e, "could not record a started process");
-                    }
+                    commit(&node, cmd, "a started process").await;
                     shared.mark_started(uid);
                 });
             }
@@ -434,11 +454,7 @@ impl Agent {
                     pid: pid.into(),
                     now_ns: now_ns(),
                 };
-                tokio::spawn(async move {
-                    if let Err(e) = node.write(cmd).await {
-                        tracing::warn!(error = %e, "could not record a daemon's pid");
-                    }
-                });
+                tokio::spawn(async move { commit(&node, cmd, "a daemon's pid").await });
             }
             None => self.recover(w, ExitInfo::Exited(0)),
         }
@@ -577,9 +593,7 @@ impl Agent {
             results,
         };
         tokio::spawn(async move {
-            if let Err(e) = node.write(cmd).await {
-                tracing::warn!(error = %e, "could not record a recovery");
-            }
+            commit(&node, cmd, "a recovery").await;
             let _ = tx.send(Msg::Committed(uid));
         });
     }
@@ -609,10 +623,8 @@ impl Agent {
             let node = ctx.node.clone();
             let results =
                 runner::run_executors(ctx, plan.entity.clone(), plan.executors, broken).await;
-            if !results.is_empty()
-                && let Err(e) = node.write(Command::ActionsRan { results }).await
-            {
-                tracing::warn!(error = %e, "could not record action results");
+            if !results.is_empty() {
+                commit(&node, Command::ActionsRan { results }, "action results").await;
             }
         });
     }

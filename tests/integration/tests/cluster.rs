@@ -480,3 +480,45 @@ fn n6_calls_route_by_node_id_and_name() {
     );
     let _ = bin("ham");
 }
+
+#[test]
+fn d3_a_node_cut_off_from_the_quorum_still_restarts_its_processes() {
+    let c = TestCluster::namespaced(3);
+    c.wait_leader(0, None, Duration::from_secs(10));
+    let up = c.dir.path().join("up");
+    let up = up.to_str().unwrap().to_string();
+    // The process runs on node 3 (its agent starts it).
+    c.nodes[0].hamctrl_ok(&[
+        "-node",
+        "n3",
+        "attach",
+        "local",
+        "--cmd",
+        &format!("{PROG} up {up}"),
+        "--restart",
+    ]);
+    wait_for("the start", Duration::from_secs(5), || {
+        lines(&up).len() == 1
+    });
+    c.netns.as_ref().unwrap().set_connected(2, false);
+    let pid = lines(&up)[0].split(' ').next().unwrap().to_string();
+    std::process::Command::new("/bin/kill")
+        .args(["-KILL", &pid])
+        .status()
+        .unwrap();
+    // No quorum on node 3's side, yet the restart happens at once.
+    wait_for("the local restart", Duration::from_secs(2), || {
+        lines(&up).len() == 2
+    });
+    assert_eq!(
+        lines(&up)[1].split(' ').nth(1),
+        Some("2"),
+        "HAM_INSTANCE of the restart"
+    );
+    // Once healed, the outcome reaches the replicated state.
+    c.netns.as_ref().unwrap().set_connected(2, true);
+    wait_for("the outcome replicated", Duration::from_secs(20), || {
+        let info = c.nodes[0].hamctrl(&["-node", "n3", "cat", "local/.info"]);
+        String::from_utf8_lossy(&info.stdout).contains("Num Restarts : 1")
+    });
+}

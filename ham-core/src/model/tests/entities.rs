@@ -385,3 +385,25 @@ fn n3_node_names_are_unique() {
     s.apply(again).unwrap();
     assert_eq!(s.nodes[&1].address, "x:1");
 }
+
+#[test]
+fn a3_a_repeated_recovery_outcome_is_applied_once() {
+    let mut s = two_nodes();
+    attach_pid(&mut s, "inetd", 10).unwrap();
+    let outcome = death_outcome(&s, Some((20, 2_500)));
+    s.apply(outcome.clone()).unwrap();
+    // An agent that could not tell whether it committed proposes it again.
+    s.apply(outcome).unwrap();
+    let e = s.entity(&eref("inetd")).unwrap();
+    assert_eq!((e.stats.restarts, e.stats.instance, e.pid), (1, 2, 20));
+    // A later death is a new outcome.
+    let next = Command::RecoveryOutcome {
+        entity: s.entity_handle(N1, "inetd").unwrap(),
+        exit: ExitInfo::Exited(1),
+        died_ns: 3_000,
+        restarted: Some((30, 3_100)),
+        results: Vec::new(),
+    };
+    s.apply(next).unwrap();
+    assert_eq!(s.entity(&eref("inetd")).unwrap().stats.restarts, 2);
+}
