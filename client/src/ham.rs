@@ -27,6 +27,18 @@ pub struct Ham {
 /// Result of every HAM call.
 pub type HamResult<T> = Result<T, HamError>;
 
+/// A heartbeat promise: one heartbeat per `period`; HBEATMISSEDLOW after
+/// `hpdl` missed periods in a row, HBEATMISSEDHIGH after `hpdh`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// The period (zero: no heartbeat).
+    pub period: std::time::Duration,
+    /// Low threshold.
+    pub hpdl: u32,
+    /// High threshold.
+    pub hpdh: u32,
+}
+
 impl Ham {
     /// Wraps an already open channel.
     pub fn from_channel(channel: Channel) -> Ham {
@@ -122,6 +134,26 @@ impl Ham {
         pidfile: &str,
         flags: u32,
     ) -> HamResult<EntityHandle> {
+        let hb = Heartbeat::default();
+        self.attach_full(node, name, pid, command_line, pidfile, hb, flags)
+            .await
+    }
+
+    /// [`Ham::attach_pidfile`] with a heartbeat promise: the process (or
+    /// anything heartbeating for it) sends one heartbeat per `period`, by the
+    /// sd_notify socket (`WATCHDOG=1`; it gets `WATCHDOG_USEC`) or by
+    /// [`Ham::heartbeat`]. A zero period means none.
+    #[allow(clippy::too_many_arguments)] // one parameter per field of the call
+    pub async fn attach_full(
+        &self,
+        node: impl Into<NodeSel>,
+        name: &str,
+        pid: i64,
+        command_line: &str,
+        pidfile: &str,
+        heartbeat: Heartbeat,
+        flags: u32,
+    ) -> HamResult<EntityHandle> {
         let req = pb::AttachRequest {
             node: node.into().to_proto(),
             name: name.to_owned(),
@@ -129,10 +161,9 @@ impl Ham {
             command_line: command_line.to_owned(),
             flags,
             pidfile: pidfile.to_owned(),
-            // No heartbeat promise: this wrapper has no parameters for one yet.
-            period_ns: 0,
-            hpdl: 0,
-            hpdh: 0,
+            period_ns: u64::try_from(heartbeat.period.as_nanos()).unwrap_or(u64::MAX),
+            hpdl: heartbeat.hpdl,
+            hpdh: heartbeat.hpdh,
         };
         Ok(self.c().attach(req).await?.into_inner())
     }

@@ -41,7 +41,7 @@ mod streams;
 pub use actions::{Pulse, Signal};
 pub use connection::{ADDR_ENV, DEFAULT_ADDR, DEFAULT_SOCKET, HamAddress, SOCKET_ENV};
 pub use error::{Errno, HamError, UNREACHABLE};
-pub use ham::{Ham, HamResult};
+pub use ham::{Ham, HamResult, Heartbeat};
 pub use node::NodeSel;
 pub use shared::{
     ham_connect, ham_connect_to, ham_connection_count, ham_disconnect, ham_disconnect_from,

@@ -33,6 +33,16 @@ pub struct Args {
     /// says what was created before it.
     #[arg(long, requires = "cmd")]
     pub restart: bool,
+    /// Promise one heartbeat per this many ms (sd_notify `WATCHDOG=1` from the
+    /// process, which gets WATCHDOG_USEC and NOTIFY_SOCKET, or the API).
+    #[arg(long, value_name = "MS")]
+    pub heartbeat_ms: Option<u64>,
+    /// Missed periods in a row before HBEATMISSEDLOW (with --heartbeat-ms).
+    #[arg(long, requires = "heartbeat_ms", default_value_t = 1)]
+    pub hpdl: u32,
+    /// Missed periods in a row before HBEATMISSEDHIGH (with --heartbeat-ms).
+    #[arg(long, requires = "heartbeat_ms", default_value_t = 3)]
+    pub hpdh: u32,
 }
 
 impl Args {
@@ -49,12 +59,17 @@ impl Args {
         };
         let entity = ctx
             .ham
-            .attach_pidfile(
+            .attach_full(
                 ctx.node.clone(),
                 entity_name(&self.name),
                 self.pid.unwrap_or(0),
                 self.cmd.as_deref().unwrap_or(""),
                 self.pidfile.as_deref().unwrap_or(""),
+                ham_client::Heartbeat {
+                    period: std::time::Duration::from_millis(self.heartbeat_ms.unwrap_or(0)),
+                    hpdl: self.hpdl,
+                    hpdh: self.hpdh,
+                },
                 flags,
             )
             .await?;

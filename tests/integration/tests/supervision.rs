@@ -1176,3 +1176,44 @@ fn a3_crash_loop_restarts_every_time_without_agent_growth() {
         "agent RSS grew from {before} kB to {after} kB over 150 crashes"
     );
 }
+
+#[test]
+fn h4_hamctrl_attach_promises_heartbeats_for_a_watchdog_program() {
+    let fx = Fx::new();
+    let (stop, high) = (fx.path("stop"), fx.path("high"));
+    fx.ctl(&["entity", "wd"]);
+    fx.ctl(&["condition", "wd", "high", "hbeatmissedhigh"]);
+    fx.ctl(&[
+        "action",
+        "wd",
+        "high",
+        "mark",
+        "execute",
+        "--cmd",
+        &format!("{PROG} stamp {high}"),
+    ]);
+    let line = format!("{PROG} watchdog {stop}");
+    fx.ctl(&[
+        "attach",
+        "wd",
+        "--cmd",
+        &line,
+        "--heartbeat-ms",
+        "100",
+        "--hpdl",
+        "1",
+        "--hpdh",
+        "2",
+    ]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        fx.field("wd", "HeartBeat State").as_deref(),
+        Some("OK"),
+        "{}",
+        fx.info("wd")
+    );
+    std::fs::write(&stop, b"").unwrap();
+    wait_for("HBEATMISSEDHIGH", Duration::from_secs(5), || {
+        stamps(&high).len() == 1
+    });
+}
