@@ -70,8 +70,14 @@ pub enum Msg {
     },
     /// A heartbeat threshold was crossed.
     Missed(heartbeats::Missed),
-    /// The recovery outcome of an entity was committed (its next death may be handled).
-    Committed(Uid),
+    /// Recovery outcome `seq` of an entity was committed, or waiting for it
+    /// stopped being worth it: its next death may be handled.
+    OutcomeSettled {
+        /// The entity.
+        uid: Uid,
+        /// Which outcome.
+        seq: u64,
+    },
     /// A self-attached entity's connection closed without a detach (E10).
     ConnectionLost(Uid),
     /// `MAINPID=` from the sd_notify socket: process `from` says the entity now runs as `main`.

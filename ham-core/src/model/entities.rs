@@ -164,6 +164,7 @@ impl HamState {
         e.heartbeat = j.heartbeat;
         e.flags |= j.flags;
         e.stats.instance = 1;
+        e.stats.since_ns = now_ns;
         let handle = EntityRef {
             uid: Some(e.uid),
             ..r

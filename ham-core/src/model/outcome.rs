@@ -56,6 +56,7 @@ impl HamState {
             Some((pid, at)) => {
                 e.pid = pid;
                 e.stats.restarted_ns = at;
+                e.stats.since_ns = at;
                 e.stats.restarts = e.stats.restarts.saturating_add(1);
                 e.stats.instance = e.stats.instance.saturating_add(1);
                 prune_after_restart(e, &ran);

@@ -323,6 +323,9 @@ pub struct EntityStats {
     pub last_exit: Option<ExitInfo>,
     /// Instance number: 1 for the first start, +1 per restart (S3); 0 before any start.
     pub instance: u64,
+    /// When the current process was attached or (re)started: heartbeat
+    /// periods count from here (a placeholder may be much older).
+    pub since_ns: TimeNs,
 }
 
 /// The heartbeat promise of a self-attached entity (E4).

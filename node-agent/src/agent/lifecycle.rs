@@ -4,7 +4,7 @@
 use super::{Ctx, Msg, Shared, runner};
 use crate::node::now_ns;
 use crate::process::{daemon, pidfd::PidFd, spawn};
-use ham_core::model::flags::{HACTIONBREAKONFAIL, HENTITYKEEPONDEATH};
+use ham_core::model::flags::{HACTIONBREAKONFAIL, HENTITYKEEPONDEATH, HREARMAFTERRESTART};
 use ham_core::model::{
     ActionKind, ActionResult, CLUSTER_NODE_ID, Command, Effect, EntityKind, EntityRef, Event,
     ExitInfo, HeartbeatMiss, HeartbeatSpec, Plan, Uid, parse_command_line, plan_for_event,
@@ -52,11 +52,21 @@ pub struct Agent {
     tx: mpsc::UnboundedSender<Msg>,
     stop: Arc<Notify>,
     watched: HashMap<Uid, Watched>,
-    /// Entities whose recovery outcome is not committed yet; their next
-    /// death waits, so it is planned from the state that outcome leaves.
-    inflight: HashSet<Uid>,
+    /// Entities whose last recovery outcome can change the plan of their
+    /// next death (something not rearmed, or no restart) and is not
+    /// committed yet, with that outcome's number: the next death waits for
+    /// it, at most [`OUTCOME_WAIT`].
+    blocking: HashMap<Uid, u64>,
     queued: HashMap<Uid, VecDeque<(u32, ExitInfo)>>,
+    /// One committer per entity, so its outcomes reach the state in order.
+    committers: HashMap<Uid, mpsc::UnboundedSender<(u64, Command)>>,
+    outcome_seq: u64,
 }
+
+/// How long a death waits for the previous outcome of its entity to commit
+/// before it is planned from the state as it is (D3: recovery never waits
+/// for consensus; a node cut off from the quorum keeps restarting).
+const OUTCOME_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Agent {
     pub(super) fn new(
@@ -71,8 +81,10 @@ impl Agent {
             tx,
             stop,
             watched: HashMap::new(),
-            inflight: HashSet::new(),
+            blocking: HashMap::new(),
             queued: HashMap::new(),
+            committers: HashMap::new(),
+            outcome_seq: 0,
         }
     }
 
@@ -90,7 +102,7 @@ impl Agent {
                 Msg::Effects(batch) => batch.effects.into_iter().for_each(|e| self.on_effect(e)),
                 Msg::Died { uid, pid, exit } => self.on_death(uid, pid, exit),
                 Msg::Missed(m) => self.on_missed(m.entity, m.miss),
-                Msg::Committed(uid) => self.on_committed(uid),
+                Msg::OutcomeSettled { uid, seq } => self.on_settled(uid, seq),
                 Msg::ConnectionLost(uid) => self.on_connection_lost(uid),
                 Msg::MainPid { from, main } => self.on_main_pid(from, main),
                 Msg::Adopt {
@@ -190,6 +202,9 @@ impl Agent {
         self.ctx.heartbeats.remove(uid);
         self.shared.forget_started(uid);
         self.queued.remove(&uid);
+        self.blocking.remove(&uid);
+        // Dropping the sender ends the committer once its queue is written.
+        self.committers.remove(&uid);
     }
 
     /// Starts an entity's process and watches it; proposes its pid.
@@ -204,7 +219,7 @@ impl Agent {
         let created = self
             .ctx
             .node
-            .read_now(|s| s.entity(&entity).map(|e| e.stats.created_ns).unwrap_or(0));
+            .read_now(|s| s.entity(&entity).map(|e| e.stats.since_ns).unwrap_or(0));
         let since = if created > 0 { created } else { now_ns() };
         match self.spawn_child(&entity, argv, instance, hb, since) {
             Ok(pid) => {
@@ -346,11 +361,10 @@ impl Agent {
                 // Periods count from the moment the entity was created (or
                 // last restarted), as the state records it, so they are the
                 // same whichever agent watches it.
-                let start = self.ctx.node.read_now(|s| {
-                    s.entity(&entity)
-                        .map(|e| e.stats.restarted_ns.max(e.stats.created_ns))
-                        .unwrap_or(0)
-                });
+                let start = self
+                    .ctx
+                    .node
+                    .read_now(|s| s.entity(&entity).map(|e| e.stats.since_ns).unwrap_or(0));
                 self.ctx
                     .heartbeats
                     .add(entity, pid, hb, if start > 0 { start } else { now_ns() });
@@ -372,7 +386,7 @@ impl Agent {
         {
             return;
         }
-        if self.inflight.contains(&uid) {
+        if self.blocking.contains_key(&uid) {
             self.queued.entry(uid).or_default().push_back((pid, exit));
             return;
         }
@@ -476,8 +490,11 @@ impl Agent {
         self.recover(w, ExitInfo::Unknown);
     }
 
-    fn on_committed(&mut self, uid: Uid) {
-        self.inflight.remove(&uid);
+    fn on_settled(&mut self, uid: Uid, seq: u64) {
+        if self.blocking.get(&uid) != Some(&seq) {
+            return; // an older outcome, or already settled
+        }
+        self.blocking.remove(&uid);
         let next = self.queued.get_mut(&uid).and_then(VecDeque::pop_front);
         if let Some((pid, exit)) = next
             && let Some(w) = self.watched.get(&uid).cloned().filter(|w| w.pid == pid)
@@ -541,7 +558,26 @@ impl Agent {
                 self.forget(uid);
             }
         }
-        self.propose_outcome(w.entity.clone(), exit, died_ns, restarted, results);
+        // The outcome changes the next death's plan when something goes
+        // (A13 pruning of un-rearmed objects, E7 removal, a failed restart).
+        let changes_plans = restarted.is_none()
+            || results.iter().any(|r| !r.ok)
+            || self.ctx.node.read_now(|s| {
+                s.entity(&w.entity).is_ok_and(|e| {
+                    e.conditions.iter().any(|c| {
+                        !c.has(HREARMAFTERRESTART)
+                            || c.actions.iter().any(|a| !a.has(HREARMAFTERRESTART))
+                    })
+                })
+            });
+        self.propose_outcome(
+            w.entity.clone(),
+            exit,
+            died_ns,
+            restarted,
+            results,
+            changes_plans,
+        );
         if restarted.is_some() {
             // K4: RESTART triggers after the restart succeeded; its actions run with the death's.
             if let Ok(after) = self
@@ -580,11 +616,19 @@ impl Agent {
         died_ns: i64,
         restarted: Option<(i64, i64)>,
         results: Vec<ActionResult>,
+        changes_plans: bool,
     ) {
         let uid = entity.uid.unwrap_or(0);
-        self.inflight.insert(uid);
-        let node = self.ctx.node.clone();
-        let tx = self.tx.clone();
+        self.outcome_seq += 1;
+        let seq = self.outcome_seq;
+        if changes_plans {
+            self.blocking.insert(uid, seq);
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(OUTCOME_WAIT).await;
+                let _ = tx.send(Msg::OutcomeSettled { uid, seq });
+            });
+        }
         let cmd = Command::RecoveryOutcome {
             entity,
             exit,
@@ -592,10 +636,25 @@ impl Agent {
             restarted,
             results,
         };
-        tokio::spawn(async move {
-            commit(&node, cmd, "a recovery").await;
-            let _ = tx.send(Msg::Committed(uid));
+        if !self.watched.contains_key(&uid) {
+            // The entity is gone (E7): nothing follows this outcome.
+            let ctx = self.ctx.clone();
+            tokio::spawn(async move { commit(&ctx.node, cmd, "a recovery").await });
+            return;
+        }
+        let committer = self.committers.entry(uid).or_insert_with(|| {
+            let (ctx, tx) = (self.ctx.clone(), self.tx.clone());
+            let (sender, mut rx) = mpsc::unbounded_channel::<(u64, Command)>();
+            tokio::spawn(async move {
+                while let Some((seq, cmd)) = rx.recv().await {
+                    commit(&ctx.node, cmd, "a recovery").await;
+                    let _ = tx.send(Msg::OutcomeSettled { uid, seq });
+                }
+            });
+            sender
         });
+        // The committer ends only when this sender is dropped (forget).
+        let _ = committer.send((seq, cmd));
     }
 
     fn on_missed(&mut self, entity: EntityRef, miss: HeartbeatMiss) {

@@ -154,6 +154,7 @@ fn entity_info(
             last_exit_code,
             last_signal,
             instance: e.stats.instance,
+            since_ns: e.stats.since_ns,
         }),
         heartbeat,
         command_line: e.command_line.clone().unwrap_or_default(),

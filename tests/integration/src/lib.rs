@@ -268,9 +268,45 @@ impl HamProcess {
     }
 }
 
+/// A process's descendants, from `/proc/PID/task/*/children`, deepest last.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let Ok(text) = std::fs::read_to_string(task.path().join("children")) else {
+                continue;
+            };
+            for child in text
+                .split_whitespace()
+                .filter_map(|c| c.parse::<u32>().ok())
+            {
+                out.push(child);
+                todo.push(child);
+            }
+        }
+    }
+    out
+}
+
 impl Drop for HamProcess {
+    /// Kills the daemon and the processes it started: they run in their own
+    /// process groups and would otherwise outlive the test.
     fn drop(&mut self) {
+        let family = self
+            .child
+            .as_ref()
+            .map(|c| descendants(c.id()))
+            .unwrap_or_default();
         self.kill9();
+        for pid in family {
+            let _ = Command::new("/bin/kill")
+                .args(["-KILL", &pid.to_string()])
+                .output();
+        }
     }
 }
 

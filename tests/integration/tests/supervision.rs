@@ -895,14 +895,14 @@ fn attach_with_heartbeat(
     })
 }
 
-fn created_ns(fx: &Fx, name: &str) -> u128 {
+fn since_ns(fx: &Fx, name: &str) -> u128 {
     fx.rt().block_on(async {
         let ham = fx.ham.client().await;
         let tree = ham
             .tree(ham_client::NodeSel::Local, name, "", "", false)
             .await
             .unwrap();
-        tree.entities[0].stats.as_ref().unwrap().created_ns as u128
+        tree.entities[0].stats.as_ref().unwrap().since_ns as u128
     })
 }
 
@@ -976,7 +976,7 @@ fn h3_missed_heartbeat_detected_promptly_after_the_boundary() {
     wait_for("several detections", Duration::from_secs(5), || {
         stamps(&mark).len() >= 5
     });
-    let start = created_ns(&fx, "wd");
+    let start = since_ns(&fx, "wd");
     let period = 50 * MS;
     // Each stamp is taken by a process the action started, after the boundary:
     // detection + fork/exec. On a loaded 2-core CI machine allow 25 ms; the

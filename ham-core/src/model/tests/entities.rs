@@ -173,6 +173,8 @@ fn e5_placeholder_filled_by_attach_keeps_conditions_and_triggers_attach() {
     add_cond(&mut s, "db", "up", ConditionType::Attach, 0).unwrap();
     add_action(&mut s, "db", "up", "say", log("db is up"), 0).unwrap();
     let out = attach_pid(&mut s, "db", 55).unwrap();
+    // Heartbeats of the new process count from the attach, not from the placeholder.
+    assert_eq!(s.entity(&eref("db")).unwrap().stats.since_ns, 1_000);
     let plan = out.effects.iter().find_map(|e| match e {
         Effect::Run(p) => Some(p),
         _ => None,
@@ -288,6 +290,7 @@ fn e9_kind_and_stats_are_reported() {
             core_dumped: false
         })
     );
+    assert_eq!(e.stats.since_ns, 2_500, "heartbeats count from the restart");
     assert_eq!(s.context(N1).unwrap().global.kind, EntityKind::Global);
     // An unknown entity has no stats.
     assert_eq!(errno(s.entity(&eref("ghost"))), Errno::Enoent);
