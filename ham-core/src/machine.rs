@@ -7,7 +7,7 @@
 //! own node.
 
 use crate::model::{Command, Effect, Errno, HamError, HamState, Response};
-use crate::replica::{ApplyContext, StateMachine};
+use crate::replica::{ApplyContext, SnapshotJob, StateMachine};
 
 /// Format of a log entry or snapshot; bump when the encoding changes.
 const FORMAT: u8 = 1;
@@ -89,10 +89,14 @@ impl StateMachine for HamMachine {
         Ok(applied.response)
     }
 
-    fn snapshot(&self) -> Vec<u8> {
-        let mut out = vec![FORMAT];
-        out.extend(postcard::to_allocvec(&self.state).expect("the state always serializes"));
-        out
+    fn snapshot(&self) -> SnapshotJob {
+        // O(number of nodes): entity maps are persistent, so the copy shares them.
+        let frozen = self.state.clone();
+        Box::new(move || {
+            let mut out = vec![FORMAT];
+            out.extend(postcard::to_allocvec(&frozen).expect("the state always serializes"));
+            out
+        })
     }
 
     fn restore(&mut self, data: &[u8]) -> Result<(), String> {
@@ -159,7 +163,7 @@ mod tests {
         // RegisterNode tells every transport the address; Attach asks to monitor.
         let indexes: Vec<u64> = seen.lock().unwrap().iter().map(|b| b.index).collect();
         assert_eq!(indexes, [1, 2]);
-        let snap = m.snapshot();
+        let snap = m.snapshot()();
         let mut other = HamMachine::new(HamState::default(), Box::new(|_| {}));
         other.restore(&snap).unwrap();
         assert_eq!(other.state(), m.state());

@@ -19,8 +19,12 @@
 //! leader and that lost its slot in a leader change fails at once with `NoQuorum`; one
 //! forwarded to a leader that then died is answered by the timeout, and may still commit.
 //!
-//! Snapshots are taken every `snapshot_every` applied entries and travel whole inside one raft
-//! message, so the transport must accept messages as large as the state. A transport that
+//! Snapshots are taken every `snapshot_every` applied entries (a little later on nodes with
+//! higher ids, so that the nodes of a cluster do not all build one at the same moment). The
+//! Raft task only freezes the state ([`StateMachine::snapshot`], which must be cheap); the
+//! serialization and the write of the file happen on a blocking thread while entries keep being
+//! applied, and the task records the finished snapshot and compacts the log. Snapshots travel
+//! whole inside one raft message, so the transport must accept messages as large as the state. A transport that
 //! cannot tell delivery may leave `report_snapshot` alone: an unacknowledged snapshot is
 //! declared failed after four election timeouts, and raft tries again.
 #![warn(missing_docs)]
@@ -52,11 +56,16 @@ pub trait StateMachine: Send + Sync + 'static {
     /// entries at or below the commit index found on disk at start (re-applied after a restart),
     /// so callers can suppress side effects that already happened.
     fn apply(&mut self, ctx: ApplyContext, command: &[u8]) -> Self::Output;
-    /// Serializes the whole state (taken every `snapshot_every` applied entries).
-    fn snapshot(&self) -> Vec<u8>;
+    /// Freezes the state for a snapshot and returns the job that serializes it. Called on the
+    /// Raft task, so it must be cheap (clone persistent structures, do not serialize here); the
+    /// job runs on a blocking thread while later entries are applied.
+    fn snapshot(&self) -> SnapshotJob;
     /// Replaces the whole state with a snapshot made by `snapshot` (on any node).
     fn restore(&mut self, data: &[u8]) -> Result<(), String>;
 }
+
+/// Serializes a frozen copy of a state machine's state (see [`StateMachine::snapshot`]).
+pub type SnapshotJob = Box<dyn FnOnce() -> Vec<u8> + Send>;
 
 /// Where a command sits in the log when it is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

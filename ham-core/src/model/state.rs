@@ -29,8 +29,9 @@ pub struct Context {
     pub verbosity: u32,
     /// The node's global entity (N4).
     pub global: Entity,
-    /// Entities by name.
-    pub entities: BTreeMap<String, Entity>,
+    /// Entities by name. A persistent map: cloning the state is O(1), so a snapshot can be
+    /// serialized from a frozen copy off the Raft task while entries keep being applied.
+    pub entities: imbl::OrdMap<String, Entity>,
 }
 
 /// The replicated state: every node's HAM context and the cluster-wide global entity.
@@ -199,7 +200,7 @@ impl HamState {
                 Context {
                     verbosity: DEFAULT_VERBOSITY,
                     global: Entity::new("", global_uid, EntityKind::Global, 0),
-                    entities: BTreeMap::new(),
+                    entities: imbl::OrdMap::new(),
                 },
             );
         }

@@ -7,6 +7,7 @@ mod open;
 mod outbound;
 mod pending;
 mod ready;
+mod snapshot;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -25,6 +26,7 @@ use super::{
 };
 use membership::ConfWaiters;
 use pending::{Pending, Reply};
+use snapshot::Build;
 
 /// What handles ask of the owner task.
 pub(crate) enum Command<S: StateMachine> {
@@ -84,6 +86,10 @@ pub(crate) struct Driver<S: StateMachine> {
     propose_timeout_ms: u64,
     snapshot_every: u64,
     keep_entries: u64,
+    /// The snapshot being serialized off this task, if any (one at a time).
+    snapshot_build: Option<Build>,
+    /// After a failed build, no new one before this tick.
+    snapshot_retry_tick: u64,
     /// Peers we sent a snapshot to, with the tick it was sent at.
     snapshots_in_flight: HashMap<u64, u64>,
     last_leader: u64,
@@ -149,6 +155,7 @@ impl<S: StateMachine> Driver<S> {
         if let Err(e) = self.run_loop(&mut rx, &mut done).await {
             tracing::error!(replica = self.id, "replica stopped: {e}");
         }
+        self.finish_snapshot_build().await;
         if let Err(e) = self.node.mut_store().sync() {
             tracing::error!(replica = self.id, "final sync failed: {e}");
         }
@@ -184,7 +191,7 @@ impl<S: StateMachine> Driver<S> {
             self.retry_unproposed();
             self.issue_reads();
             self.process_ready()?;
-            self.maybe_snapshot()?;
+            self.maybe_snapshot();
             self.publish_status();
             tokio::select! {
                 cmd = rx.recv() => {
@@ -201,6 +208,7 @@ impl<S: StateMachine> Driver<S> {
                     }
                 }
                 _ = interval.tick() => self.on_tick(),
+                built = snapshot::built(&mut self.snapshot_build) => self.snapshot_built(built)?,
             }
         }
     }

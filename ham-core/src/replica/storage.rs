@@ -5,24 +5,31 @@
 //! - table `meta` (str -> bytes): `format` (u32 LE), `hard_state` (protobuf `HardState`),
 //!   `snapshot_meta` (protobuf `SnapshotMetadata`: index, term and ConfState of the latest
 //!   snapshot; a bootstrapped store starts with one at index 1, a joining node with none),
-//!   `snapshot_data` (the state machine's bytes), `truncated` (index and term of the entry just
-//!   before the first stored one, u64 LE each), `boot_count` (u64 LE, bumped at every open).
+//!   `snapshot_file` (the file under `snapshots/` holding the state machine's bytes, with its
+//!   length and CRC-32; absent while there is no snapshot), `truncated` (index and term of the
+//!   entry just before the first stored one, u64 LE each), `boot_count` (u64 LE, bumped at
+//!   every open).
+//!
+//! Format 1 kept the snapshot bytes in `meta` itself (`snapshot_data`); such a store is
+//! converted when it is opened (see `snapfile.rs` for why the bytes moved out).
 //!
 //! Disk is the truth. A copy of the log (bounded by compaction) and of the metadata is kept in
 //! memory to serve raft's reads; it is changed only after the write transaction committed.
 
 mod load;
+pub(crate) mod snapfile;
 mod write;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use raft::eraftpb::{Entry, HardState, Snapshot};
 use raft::{GetEntriesContext, RaftState, StorageError};
 use redb::{Database, TableDefinition};
 
 use super::error::ReplicaError;
+use snapfile::SnapshotFile;
 
 /// Log entries by index.
 const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
@@ -31,11 +38,15 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const K_FORMAT: &str = "format";
 const K_HARD_STATE: &str = "hard_state";
 const K_SNAP_META: &str = "snapshot_meta";
+/// Format 1 only: the snapshot bytes.
 const K_SNAP_DATA: &str = "snapshot_data";
+const K_SNAP_FILE: &str = "snapshot_file";
 const K_TRUNCATED: &str = "truncated";
 const K_BOOT: &str = "boot_count";
 /// Current value of the `format` key.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
+/// The format that kept snapshot bytes in `meta`; converted at open.
+const FORMAT_1: u32 = 1;
 
 /// The open store plus its in-memory mirror.
 pub(crate) struct RedbStorage {
@@ -44,6 +55,12 @@ pub(crate) struct RedbStorage {
     hard_state: HardState,
     /// Latest snapshot (metadata and data); index 0 = none yet (a node that joins).
     snapshot: Snapshot,
+    /// The file holding `snapshot.data` (None while there is no snapshot).
+    snapshot_file: Option<SnapshotFile>,
+    /// Where snapshot files live.
+    snap_dir: PathBuf,
+    /// Makes snapshot file names unique: `boot << 32 | counter`.
+    file_seq: AtomicU64,
     /// (index, term) of the entry just before `entries[0]`; raft needs `term(first_index - 1)`.
     truncated: (u64, u64),
     entries: VecDeque<Entry>,
@@ -133,6 +150,17 @@ impl RedbStorage {
     /// The latest snapshot (metadata and data).
     pub(crate) fn snapshot_ref(&self) -> &Snapshot {
         &self.snapshot
+    }
+
+    /// Where snapshot files are written.
+    pub(crate) fn snapshot_dir(&self) -> &Path {
+        &self.snap_dir
+    }
+
+    /// A file name no other snapshot of this store uses.
+    pub(crate) fn new_snapshot_name(&self, index: u64) -> String {
+        let n = self.file_seq.fetch_add(1, Ordering::Relaxed);
+        SnapshotFile::name_for(index, (self.boot << 32) | (n & 0xffff_ffff))
     }
 
     /// Whether raft asked for a snapshot newer than the stored one (clears the flag).

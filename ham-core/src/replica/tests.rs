@@ -20,6 +20,35 @@ pub(super) struct Appender {
     pub applied: Vec<(u64, bool)>,
     /// Number of values in each snapshot restored since start.
     pub restores: Vec<usize>,
+    /// When set, snapshot jobs of a non-empty state wait for it to open.
+    pub gate: Option<Arc<Gate>>,
+}
+
+/// Holds snapshot jobs back: (opened, jobs that started waiting).
+#[derive(Debug, Default)]
+pub(super) struct Gate {
+    state: std::sync::Mutex<(bool, usize)>,
+    changed: std::sync::Condvar,
+}
+
+impl Gate {
+    fn pass(&self) {
+        let mut st = self.state.lock().unwrap();
+        st.1 += 1;
+        self.changed.notify_all();
+        while !st.0 {
+            st = self.changed.wait(st).unwrap();
+        }
+    }
+
+    fn open(&self) {
+        self.state.lock().unwrap().0 = true;
+        self.changed.notify_all();
+    }
+
+    fn waiting(&self) -> usize {
+        self.state.lock().unwrap().1
+    }
 }
 
 impl StateMachine for Appender {
@@ -33,8 +62,16 @@ impl StateMachine for Appender {
         (v, self.values.len())
     }
 
-    fn snapshot(&self) -> Vec<u8> {
-        self.values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    fn snapshot(&self) -> SnapshotJob {
+        let values = self.values.clone();
+        let gate = self.gate.clone();
+        Box::new(move || {
+            // (the bootstrap snapshot of the empty state is not held back)
+            if let Some(g) = gate.filter(|_| !values.is_empty()) {
+                g.pass();
+            }
+            values.iter().flat_map(|v| v.to_le_bytes()).collect()
+        })
     }
 
     fn restore(&mut self, data: &[u8]) -> Result<(), String> {
@@ -189,6 +226,50 @@ async fn restart_restores_snapshot_and_replays_the_rest() {
     assert_eq!(replayed.last().unwrap().0, last_index);
     assert_eq!(r.propose(cmd(10)).await.unwrap(), (10, 11));
     assert!(!r.read(|sm| sm.applied.last().unwrap().1));
+    r.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_keep_committing_while_a_snapshot_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(1, dir.path(), &[1]);
+    cfg.snapshot_every = 5;
+    let gate = Arc::new(Gate::default());
+    let sm = Appender {
+        gate: Some(gate.clone()),
+        ..Appender::default()
+    };
+    let r = ReplicaHandle::start(cfg.clone(), sm, Arc::new(NoPeers)).unwrap();
+    for i in 0..6 {
+        r.propose(cmd(i)).await.unwrap();
+    }
+    eventually(10, "a snapshot job to start", || gate.waiting() == 1).await;
+    // The job is stuck; were it run on the Raft task, nothing below could commit.
+    let more = async {
+        for i in 6..56 {
+            r.propose(cmd(i)).await.unwrap();
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), more)
+        .await
+        .expect("proposals commit while the snapshot is being built");
+    assert_eq!(gate.waiting(), 1, "one build at a time");
+    gate.open();
+    r.shutdown().await;
+    let store = RedbStorage::open(dir.path(), &[1], Vec::new).unwrap();
+    let index = store.snapshot_index();
+    let values = store.snapshot_ref().data.len() / 8;
+    // Index 1 is the bootstrap snapshot, 2 the leader's empty entry, values from 3 on.
+    assert!(index >= 6, "snapshot at {index}");
+    assert_eq!(
+        values as u64,
+        index - 2,
+        "the snapshot holds the state at its index"
+    );
+    drop(store);
+    let r = start(cfg);
+    eventually(5, "replay", || r.read(|sm| sm.values.len()) == 56).await;
+    assert_eq!(r.read(|sm| sm.values.clone()), (0..56).collect::<Vec<_>>());
     r.shutdown().await;
 }
 

@@ -2,7 +2,7 @@
 //! send messages; install a snapshot; apply committed entries; persist entries and hard state
 //! atomically (fsync when `must_sync`); send persisted messages; advance; persist the new commit
 //! index, send and apply what the LightReady holds; advance_apply. Plus applying entries to the
-//! state machine and taking snapshots.
+//! state machine.
 
 use std::sync::Arc;
 
@@ -158,28 +158,5 @@ impl<S: StateMachine> Driver<S> {
             Err(err) => tracing::warn!(replica = self.id, index = e.index, "conf change: {err}"),
         }
         self.conf_change_applied(request, result.as_ref().map_err(Clone::clone));
-    }
-
-    /// Every `snapshot_every` applied entries (or when raft needs a newer snapshot for a slow
-    /// follower), stores the state machine's snapshot and compacts the log behind it, keeping
-    /// `keep_entries` entries so nearly-caught-up followers still get plain appends.
-    pub(super) fn maybe_snapshot(&mut self) -> Result<(), ReplicaError> {
-        let wanted = self.node.store().take_snapshot_wanted();
-        let due = self.applied.saturating_sub(self.last_snapshot) >= self.snapshot_every;
-        if self.applied <= self.last_snapshot || !(due || wanted) {
-            return Ok(());
-        }
-        let data = self
-            .sm
-            .read()
-            .map_or_else(|p| p.into_inner().snapshot(), |sm| sm.snapshot());
-        let compact_to = self.applied.saturating_sub(self.keep_entries);
-        let (index, conf) = (self.applied, self.conf_state.clone());
-        self.node
-            .mut_store()
-            .save_snapshot(index, conf, data, compact_to)?;
-        tracing::debug!(replica = self.id, index, "snapshot taken");
-        self.last_snapshot = index;
-        Ok(())
     }
 }

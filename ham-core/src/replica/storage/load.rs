@@ -6,14 +6,15 @@
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
 use redb::{Database, DatabaseError, ReadableDatabase, TableError};
 
+use super::snapfile::{self, SnapshotFile};
 use super::{
-    ENTRIES, FORMAT, K_BOOT, K_FORMAT, K_HARD_STATE, K_SNAP_DATA, K_SNAP_META, K_TRUNCATED, META,
-    RedbStorage, blocking, pair,
+    ENTRIES, FORMAT, FORMAT_1, K_BOOT, K_FORMAT, K_HARD_STATE, K_SNAP_DATA, K_SNAP_FILE,
+    K_SNAP_META, K_TRUNCATED, META, RedbStorage, blocking, pair,
 };
 use crate::replica::error::ReplicaError;
 
@@ -21,6 +22,9 @@ use crate::replica::error::ReplicaError;
 struct Loaded {
     hard_state: HardState,
     snapshot: Snapshot,
+    snapshot_file: Option<SnapshotFile>,
+    /// Format 1: the snapshot bytes are still in `meta` and must move to a file.
+    legacy: bool,
     truncated: (u64, u64),
     entries: VecDeque<Entry>,
     boot: u64,
@@ -70,28 +74,60 @@ fn open_inner(
         }
         e => ReplicaError::Storage(at("open", &e)),
     })?;
-    let loaded = match read_all(&db, &path)? {
+    let snap_dir = dir.join(snapfile::DIR);
+    let loaded = match read_all(&db, &path, &snap_dir)? {
         Some(l) => l,
-        None => bootstrap(&db, voters, initial)
+        None => bootstrap(&db, &snap_dir, voters, initial)
             .map_err(|e| ReplicaError::Storage(at("bootstrap", &e)))?,
     };
     validate(&loaded).map_err(|m| ReplicaError::Corrupt(format!("{}: {m}", path.display())))?;
-    let storage = RedbStorage {
+    let mut storage = RedbStorage {
         db,
         path: path.clone(),
         hard_state: loaded.hard_state,
         snapshot: loaded.snapshot,
+        snapshot_file: loaded.snapshot_file,
+        snap_dir,
+        file_seq: AtomicU64::new(0),
         truncated: loaded.truncated,
         entries: loaded.entries,
         snapshot_wanted: AtomicBool::new(false),
         boot: loaded.boot + 1,
     };
+    if loaded.legacy {
+        convert_format_1(&mut storage)?;
+    }
     let boot = storage.boot;
     storage.transact(true, "recording the boot count", |(_, meta)| {
         meta.insert(K_BOOT, &boot.to_le_bytes()[..])?;
         Ok(())
     })?;
+    let keep = storage.snapshot_file.as_ref().map(|f| f.name.as_str());
+    snapfile::remove_all_but(&storage.snap_dir, keep);
     Ok(storage)
+}
+
+/// Moves a format-1 store's snapshot bytes out of `meta` into a snapshot file.
+fn convert_format_1(s: &mut RedbStorage) -> Result<(), ReplicaError> {
+    let file = if s.snapshot.get_metadata().index > 0 {
+        let name = s.new_snapshot_name(s.snapshot.get_metadata().index);
+        let written = blocking(|| snapfile::write(&s.snap_dir, &name, &s.snapshot.data))
+            .map_err(|e| s.storage_err("converting the store: writing the snapshot file", e))?;
+        Some(written)
+    } else {
+        None
+    };
+    s.transact(true, "converting the store to format 2", |(_, meta)| {
+        meta.remove(K_SNAP_DATA)?;
+        if let Some(f) = &file {
+            meta.insert(K_SNAP_FILE, f.encode().as_slice())?;
+        }
+        meta.insert(K_FORMAT, &FORMAT.to_le_bytes()[..])?;
+        Ok(())
+    })?;
+    tracing::info!(store = %s.path.display(), "converted the raft store to format {FORMAT}");
+    s.snapshot_file = file;
+    Ok(())
 }
 
 /// Writes the initial state. With voters: a snapshot at (index 1, term 1) of the empty state
@@ -99,12 +135,14 @@ fn open_inner(
 /// nothing, so that raft waits for the leader's snapshot.
 fn bootstrap(
     db: &Database,
+    snap_dir: &Path,
     voters: &[u64],
     initial: impl FnOnce() -> Vec<u8>,
 ) -> Result<Loaded, redb::Error> {
     let mut snapshot = Snapshot::default();
     let mut hard_state = HardState::default();
     let mut truncated = (0, 0);
+    let mut snapshot_file = None;
     if !voters.is_empty() {
         let mut meta = SnapshotMetadata {
             index: 1,
@@ -116,6 +154,9 @@ fn bootstrap(
         snapshot.data = initial().into();
         (hard_state.term, hard_state.commit) = (1, 1);
         truncated = (1, 1);
+        let name = SnapshotFile::name_for(1, 0);
+        snapshot_file =
+            Some(snapfile::write(snap_dir, &name, &snapshot.data).map_err(redb::Error::Io)?);
     }
     let txn = db.begin_write()?;
     {
@@ -127,7 +168,9 @@ fn bootstrap(
             K_SNAP_META,
             super::encode(snapshot.get_metadata())?.as_slice(),
         )?;
-        m.insert(K_SNAP_DATA, &snapshot.data[..])?;
+        if let Some(f) = &snapshot_file {
+            m.insert(K_SNAP_FILE, f.encode().as_slice())?;
+        }
         m.insert(K_TRUNCATED, &pair(truncated.0, truncated.1)[..])?;
         m.insert(K_BOOT, &0u64.to_le_bytes()[..])?;
     }
@@ -135,6 +178,8 @@ fn bootstrap(
     Ok(Loaded {
         hard_state,
         snapshot,
+        snapshot_file,
+        legacy: false,
         truncated,
         entries: VecDeque::new(),
         boot: 0,
@@ -152,7 +197,7 @@ fn word(bytes: &[u8], at: usize) -> u64 {
 }
 
 /// Reads the whole store; `None` when it is fresh (no tables yet).
-fn read_all(db: &Database, path: &Path) -> Result<Option<Loaded>, ReplicaError> {
+fn read_all(db: &Database, path: &Path, snap_dir: &Path) -> Result<Option<Loaded>, ReplicaError> {
     let io = |e: &dyn std::fmt::Display| {
         ReplicaError::Storage(format!("{}: reading: {e}", path.display()))
     };
@@ -168,20 +213,36 @@ fn read_all(db: &Database, path: &Path) -> Result<Option<Loaded>, ReplicaError> 
         }
         Err(e) => return Err(bad(format!("metadata table: {e}"))),
     };
+    let get_opt = |key: &str| -> Result<Option<Vec<u8>>, ReplicaError> {
+        Ok(meta
+            .get(key)
+            .map_err(|e| io(&e))?
+            .map(|v| v.value().to_vec()))
+    };
     let get = |key: &str| -> Result<Vec<u8>, ReplicaError> {
-        match meta.get(key).map_err(|e| io(&e))? {
-            Some(v) => Ok(v.value().to_vec()),
-            None => Err(bad(format!("metadata key `{key}` is missing"))),
-        }
+        get_opt(key)?.ok_or_else(|| bad(format!("metadata key `{key}` is missing")))
     };
     let format = get(K_FORMAT)?;
-    if format != FORMAT.to_le_bytes() {
+    let legacy = format == FORMAT_1.to_le_bytes();
+    if format != FORMAT.to_le_bytes() && !legacy {
         return Err(bad(format!("unknown store format {format:?}")));
     }
     let hard_state: HardState = decode(&get(K_HARD_STATE)?, "hard state").map_err(bad)?;
     let mut snapshot = Snapshot::default();
     snapshot.set_metadata(decode(&get(K_SNAP_META)?, "snapshot metadata").map_err(bad)?);
-    snapshot.data = get(K_SNAP_DATA)?.into();
+    let mut snapshot_file = None;
+    if legacy {
+        snapshot.data = get(K_SNAP_DATA)?.into();
+    } else if let Some(record) = get_opt(K_SNAP_FILE)? {
+        let f = SnapshotFile::decode(&record).map_err(bad)?;
+        snapshot.data = snapfile::read(snap_dir, &f).map_err(bad)?.into();
+        snapshot_file = Some(f);
+    } else if snapshot.get_metadata().index > 0 {
+        return Err(bad(format!(
+            "the snapshot at index {} has no file",
+            snapshot.get_metadata().index
+        )));
+    }
     let (trunc, boot) = (get(K_TRUNCATED)?, get(K_BOOT)?);
     if trunc.len() != 16 || boot.len() != 8 {
         return Err(bad(
@@ -211,6 +272,8 @@ fn read_all(db: &Database, path: &Path) -> Result<Option<Loaded>, ReplicaError> 
     Ok(Some(Loaded {
         hard_state,
         snapshot,
+        snapshot_file,
+        legacy,
         truncated,
         entries,
         boot: word(&boot, 0),

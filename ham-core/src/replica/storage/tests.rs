@@ -7,7 +7,11 @@ use raft::eraftpb::{ConfState, Entry, HardState, Snapshot};
 use raft::{GetEntriesContext, Storage, StorageError};
 use redb::{Database, ReadableTable};
 
-use super::{K_HARD_STATE, META, RedbStorage, encode};
+use super::snapfile::{self, SnapshotFile};
+use super::{
+    FORMAT_1, K_FORMAT, K_HARD_STATE, K_SNAP_DATA, K_SNAP_FILE, META, RedbStorage, encode,
+};
+use crate::replica::ReplicaError;
 
 fn entry(index: u64, term: u64) -> Entry {
     Entry {
@@ -38,6 +42,33 @@ fn terms(s: &RedbStorage) -> Vec<u64> {
 /// A store without bootstrap snapshot (as a joining node has), so the log starts at index 1.
 fn open_empty(dir: &std::path::Path) -> RedbStorage {
     RedbStorage::open(dir, &[], Vec::new).unwrap()
+}
+
+/// Builds a snapshot of `data` at `index` the way the driver does: file first, then record.
+fn save(s: &mut RedbStorage, index: u64, data: &[u8], compact_to: u64) {
+    let name = s.new_snapshot_name(index);
+    let file = snapfile::write(s.snapshot_dir(), &name, data).unwrap();
+    s.save_snapshot(
+        index,
+        ConfState::from((vec![1], vec![])),
+        data.to_vec(),
+        file,
+        compact_to,
+    )
+    .unwrap();
+}
+
+/// The snapshot files present, by name.
+fn snapshot_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join(snapfile::DIR))
+        .map(|l| {
+            l.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 #[test]
@@ -112,13 +143,7 @@ fn local_snapshot_compacts_but_keeps_the_boundary_term() {
     let ents: Vec<Entry> = (1..=20).map(|i| entry(i, 1 + i / 10)).collect();
     s.persist_ready(None, &ents, Some(&hs(3, 20)), true)
         .unwrap();
-    s.save_snapshot(
-        15,
-        ConfState::from((vec![1], vec![])),
-        b"state".to_vec(),
-        12,
-    )
-    .unwrap();
+    save(&mut s, 15, b"state", 12);
     assert_eq!(s.first_index().unwrap(), 13);
     assert_eq!(s.term(12).unwrap(), 2);
     assert_eq!(
@@ -186,4 +211,126 @@ pub(crate) fn set_commit(dir: &Path, commit: u64) {
             .unwrap();
     }
     txn.commit().unwrap();
+}
+
+#[test]
+fn only_the_current_snapshot_file_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open_empty(dir.path());
+    assert!(
+        snapshot_files(dir.path()).is_empty(),
+        "a joining store has none"
+    );
+    let ents: Vec<Entry> = (1..=30).map(|i| entry(i, 1)).collect();
+    s.persist_ready(None, &ents, Some(&hs(1, 30)), true)
+        .unwrap();
+    save(&mut s, 10, b"ten", 5);
+    save(&mut s, 20, b"twenty", 15);
+    let files = snapshot_files(dir.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(
+        files[0].starts_with("snap-00000000000000000020-"),
+        "{files:?}"
+    );
+    // A snapshot not past the stored one is refused and its file removed.
+    let name = s.new_snapshot_name(20);
+    let stale = snapfile::write(s.snapshot_dir(), &name, b"again").unwrap();
+    let conf = ConfState::from((vec![1], vec![]));
+    assert!(
+        s.save_snapshot(20, conf, b"again".to_vec(), stale, 15)
+            .is_err()
+    );
+    assert_eq!(snapshot_files(dir.path()), files);
+    // Left-overs of a crash (a file no record names, a temporary file) go at the next open.
+    let snaps = dir.path().join(snapfile::DIR);
+    std::fs::write(snaps.join(SnapshotFile::name_for(25, 9)), b"orphan").unwrap();
+    std::fs::write(snaps.join("snap-x.bin.tmp"), b"half").unwrap();
+    drop(s);
+    let s = open_empty(dir.path());
+    assert_eq!(snapshot_files(dir.path()), files);
+    assert_eq!(&s.snapshot_ref().data[..], b"twenty");
+}
+
+#[test]
+fn m1_damaged_or_missing_snapshot_file_is_corruption_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(RedbStorage::open(dir.path(), &[1], || b"initial state".to_vec()).unwrap());
+    let files = snapshot_files(dir.path());
+    let path = dir.path().join(snapfile::DIR).join(&files[0]);
+    let good = std::fs::read(&path).unwrap();
+    let mut bad = good.clone();
+    bad[3] ^= 0x40;
+    std::fs::write(&path, &bad).unwrap();
+    let err = RedbStorage::open(dir.path(), &[1], Vec::new).unwrap_err();
+    assert!(
+        matches!(&err, ReplicaError::Corrupt(m) if m.contains("damaged")),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bad,
+        "the damaged file is left in place"
+    );
+    std::fs::remove_file(&path).unwrap();
+    let err = RedbStorage::open(dir.path(), &[1], Vec::new).unwrap_err();
+    assert!(matches!(err, ReplicaError::Corrupt(_)), "{err}");
+    std::fs::write(&path, &good).unwrap();
+    assert_eq!(
+        &RedbStorage::open(dir.path(), &[1], Vec::new)
+            .unwrap()
+            .snapshot_ref()
+            .data[..],
+        b"initial state"
+    );
+}
+
+#[test]
+fn m1_snapshot_record_naming_a_path_outside_the_directory_is_refused() {
+    let record = SnapshotFile {
+        name: "../../etc/passwd".into(),
+        len: 1,
+        crc: 0,
+    }
+    .encode();
+    assert!(SnapshotFile::decode(&record).is_err());
+    assert!(SnapshotFile::decode(&record[..5]).is_err());
+}
+
+#[test]
+fn format_1_store_is_converted_and_keeps_its_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut s = open_empty(dir.path());
+        let ents: Vec<Entry> = (1..=12).map(|i| entry(i, 1)).collect();
+        s.persist_ready(None, &ents, Some(&hs(1, 12)), true)
+            .unwrap();
+        save(&mut s, 10, b"old layout", 8);
+    }
+    // Rewrite it the way format 1 stored it: the bytes in `meta`, no file.
+    {
+        let db = Database::create(dir.path().join("raft.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut meta = txn.open_table(META).unwrap();
+            meta.remove(K_SNAP_FILE).unwrap();
+            meta.insert(K_SNAP_DATA, &b"old layout"[..]).unwrap();
+            meta.insert(K_FORMAT, &FORMAT_1.to_le_bytes()[..]).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    std::fs::remove_dir_all(dir.path().join(snapfile::DIR)).unwrap();
+    let s = open_empty(dir.path());
+    assert_eq!(s.snapshot_index(), 10);
+    assert_eq!(&s.snapshot_ref().data[..], b"old layout");
+    assert_eq!((s.first_index().unwrap(), s.last_index().unwrap()), (9, 12));
+    assert_eq!(snapshot_files(dir.path()).len(), 1);
+    drop(s);
+    let db = Database::create(dir.path().join("raft.redb")).unwrap();
+    let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
+    let meta = txn.open_table(META).unwrap();
+    assert!(meta.get(K_SNAP_DATA).unwrap().is_none());
+    assert_eq!(
+        meta.get(K_FORMAT).unwrap().unwrap().value(),
+        &super::FORMAT.to_le_bytes()[..]
+    );
 }

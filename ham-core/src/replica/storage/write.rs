@@ -4,8 +4,9 @@
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
 use redb::Durability;
 
+use super::snapfile::{self, SnapshotFile};
 use super::{
-    ENTRIES, K_HARD_STATE, K_SNAP_DATA, K_SNAP_META, K_TRUNCATED, META, RedbStorage, Tables,
+    ENTRIES, K_HARD_STATE, K_SNAP_FILE, K_SNAP_META, K_TRUNCATED, META, RedbStorage, Tables,
     blocking, encode, pair,
 };
 use crate::replica::error::ReplicaError;
@@ -70,10 +71,15 @@ impl RedbStorage {
         if snapshot.is_none() && entries.is_empty() && hs.is_none() {
             return Ok(());
         }
-        self.transact(durable, "persisting raft state", |(log, meta)| {
-            if let Some(s) = snapshot {
+        // A received snapshot's bytes reach their file before any record names it.
+        let file = match snapshot {
+            Some(s) => Some(self.write_snapshot_file(s.get_metadata().index, &s.data)?),
+            None => None,
+        };
+        let written = self.transact(durable, "persisting raft state", |(log, meta)| {
+            if let (Some(s), Some(f)) = (snapshot, &file) {
                 meta.insert(K_SNAP_META, encode(s.get_metadata())?.as_slice())?;
-                meta.insert(K_SNAP_DATA, &s.data[..])?;
+                meta.insert(K_SNAP_FILE, f.encode().as_slice())?;
                 meta.insert(K_TRUNCATED, &pair(truncated.0, truncated.1)[..])?;
                 log.retain(|_, _| false)?;
             }
@@ -85,9 +91,16 @@ impl RedbStorage {
             }
             meta.insert(K_HARD_STATE, encode(&hard_state)?.as_slice())?;
             Ok(())
-        })?;
-        if let Some(s) = snapshot {
+        });
+        if let Err(e) = written {
+            if let Some(f) = &file {
+                snapfile::remove(&self.snap_dir, &f.name);
+            }
+            return Err(e);
+        }
+        if let (Some(s), Some(f)) = (snapshot, file) {
             self.snapshot = s.clone();
+            self.replace_snapshot_file(f);
             self.entries.clear();
             self.truncated = truncated;
         }
@@ -114,15 +127,58 @@ impl RedbStorage {
         self.persist_ready(None, &[], Some(&hs), true)
     }
 
-    /// Stores a snapshot of the applied state at `index` and drops log entries up to
-    /// `compact_to` (clamped to the snapshot index, never past what is applied).
+    /// Writes a snapshot file on this thread (for snapshots that arrive whole, from a leader).
+    fn write_snapshot_file(&self, index: u64, data: &[u8]) -> Result<SnapshotFile, ReplicaError> {
+        let name = self.new_snapshot_name(index);
+        blocking(|| snapfile::write(&self.snap_dir, &name, data))
+            .map_err(|e| self.storage_err("writing a snapshot file", e))
+    }
+
+    /// Makes `f` the current snapshot file and deletes the previous one.
+    fn replace_snapshot_file(&mut self, f: SnapshotFile) {
+        // Names are unique per store (see `new_snapshot_name`), so the old one is never `f`.
+        if let Some(old) = self.snapshot_file.replace(f) {
+            snapfile::remove(&self.snap_dir, &old.name);
+        }
+    }
+
+    /// Records a snapshot of the applied state at `index`, whose bytes `data` were already
+    /// written to `file` (see `snapfile::write`), and drops log entries up to `compact_to`
+    /// (clamped to the snapshot index, never past what is applied). On error the file is
+    /// removed.
     pub(crate) fn save_snapshot(
         &mut self,
         index: u64,
         conf_state: ConfState,
         data: Vec<u8>,
+        file: SnapshotFile,
         compact_to: u64,
     ) -> Result<(), ReplicaError> {
+        let result = self.record_snapshot(index, conf_state, data, &file, compact_to);
+        match result {
+            Ok(()) => self.replace_snapshot_file(file),
+            Err(_) => snapfile::remove(&self.snap_dir, &file.name),
+        }
+        result
+    }
+
+    fn record_snapshot(
+        &mut self,
+        index: u64,
+        conf_state: ConfState,
+        data: Vec<u8>,
+        file: &SnapshotFile,
+        compact_to: u64,
+    ) -> Result<(), ReplicaError> {
+        if index <= self.snapshot_index() {
+            return Err(self.storage_err(
+                "saving snapshot",
+                format!(
+                    "index {index} is not past the stored snapshot at {}",
+                    self.snapshot_index()
+                ),
+            ));
+        }
         let term =
             raft::Storage::term(self, index).map_err(|e| self.storage_err("snapshot term", e))?;
         let compact_to = compact_to.min(index);
@@ -144,7 +200,7 @@ impl RedbStorage {
         snap.data = data.into();
         self.transact(true, "saving snapshot", |(log, meta)| {
             meta.insert(K_SNAP_META, encode(snap.get_metadata())?.as_slice())?;
-            meta.insert(K_SNAP_DATA, &snap.data[..])?;
+            meta.insert(K_SNAP_FILE, file.encode().as_slice())?;
             meta.insert(K_TRUNCATED, &pair(truncated.0, truncated.1)[..])?;
             log.retain_in(..=truncated.0, |_, _| false)?;
             Ok(())
