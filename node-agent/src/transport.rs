@@ -14,6 +14,9 @@
 //! dropped snapshot is reported failed. Raft retransmits, so dropping is safe. The task then
 //! reconnects with exponential backoff ([`BACKOFF_MIN`] doubling to [`BACKOFF_MAX`], back to the
 //! minimum after a stream that lasted [`BACKOFF_MAX`]), after dropping what queued up meanwhile.
+//! A peer that opens a stream to us is evidently back: the link to it stops waiting and
+//! reconnects at once (a restarted node is otherwise deaf to us for up to [`BACKOFF_MAX`], long
+//! enough to split the next election).
 //! Drop and connection warnings are logged at most every [`LOG_EVERY`] per peer. A snapshot (`MsgSnapshot`, which carries the whole state) is reported delivered
 //! once a stream has taken it.
 //!
@@ -45,7 +48,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tonic::transport::{Channel, Endpoint};
 
 /// Messages waiting for one peer; more are dropped (and reported) until the link catches up.
@@ -90,6 +93,10 @@ struct Shared {
     dropped_messages: AtomicU64,
     received_messages: AtomicU64,
     received_from: Mutex<HashMap<u64, u64>>,
+    /// Each link's "the peer is back" signal, by peer id (see [`Shared::peer_is_back`]).
+    peer_back: Mutex<HashMap<u64, Arc<Notify>>>,
+    /// Reconnect delays cut short because the peer opened a stream to us.
+    backoffs_cut_short: AtomicU64,
 }
 
 impl Shared {
@@ -102,6 +109,14 @@ impl Shared {
     fn report_snapshot(&self, peer: u64, ok: bool) {
         if let Some(replica) = self.replica.get() {
             replica.report_snapshot(peer, ok);
+        }
+    }
+
+    /// `peer` opened a stream to us: if our link to it is waiting to reconnect, it goes now.
+    fn peer_is_back(&self, peer: u64) {
+        if let Some(back) = lock(&self.peer_back).get(&peer) {
+            // Wakes a waiting link only; no permit is stored for a link that is fine.
+            back.notify_waiters();
         }
     }
 
@@ -135,6 +150,8 @@ pub struct TransportStats {
     pub received_messages: u64,
     /// Raft messages received, by the `from` of their batch.
     pub received_from: BTreeMap<u64, u64>,
+    /// Reconnect delays cut short because the peer opened a stream to us.
+    pub backoffs_cut_short: u64,
 }
 
 /// The cluster transport of the Raft replica: queues outbound messages per peer and serves the
@@ -161,6 +178,8 @@ impl PeerTransport {
                 dropped_messages: AtomicU64::new(0),
                 received_messages: AtomicU64::new(0),
                 received_from: Mutex::new(HashMap::new()),
+                peer_back: Mutex::new(HashMap::new()),
+                backoffs_cut_short: AtomicU64::new(0),
             }),
             peers: Mutex::new(HashMap::new()),
             channels: Mutex::new(HashMap::new()),
@@ -258,6 +277,7 @@ impl PeerTransport {
                 .iter()
                 .map(|(&k, &v)| (k, v))
                 .collect(),
+            backoffs_cut_short: s.backoffs_cut_short.load(Ordering::Relaxed),
         }
     }
 }

@@ -64,6 +64,7 @@ impl RaftTransport for RaftInbound {
                     if from != Some(batch.from) {
                         tracing::debug!(remote, from = batch.from, "raft stream from a peer");
                         from = Some(batch.from);
+                        self.shared.peer_is_back(batch.from);
                     }
                     self.deliver(batch);
                 }

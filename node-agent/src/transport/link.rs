@@ -9,8 +9,8 @@ use ham_proto::ham::raft::v1::{Ack, RaftBatch};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::AbortHandle;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
@@ -48,6 +48,14 @@ pub(super) struct Link {
 impl Drop for Link {
     fn drop(&mut self) {
         self.task.abort();
+        // A replacing link may already have registered its own signal.
+        let mut back = lock(&self.state.shared.peer_back);
+        if back
+            .get(&self.state.peer)
+            .is_some_and(|b| Arc::ptr_eq(b, &self.state.back))
+        {
+            back.remove(&self.state.peer);
+        }
     }
 }
 
@@ -64,6 +72,8 @@ struct LinkState {
     /// Rate limit of the "dropped" warning: drops since the last line, and when it was.
     drops_unlogged: AtomicU64,
     last_drop_log: Mutex<Option<Instant>>,
+    /// Signalled when the peer opens a stream to us (it is back: stop waiting to reconnect).
+    back: Arc<Notify>,
 }
 
 impl Link {
@@ -78,7 +88,9 @@ impl Link {
             last_fail_log: Mutex::new(None),
             drops_unlogged: AtomicU64::new(0),
             last_drop_log: Mutex::new(None),
+            back: Arc::new(Notify::new()),
         });
+        lock(&state.shared.peer_back).insert(peer, Arc::clone(&state.back));
         let task = tokio::spawn(run(Arc::clone(&state), rx)).abort_handle();
         Link { queue, state, task }
     }
@@ -255,8 +267,14 @@ async fn run(state: Arc<LinkState>, mut rx: mpsc::Receiver<Outbound>) {
                     lost.add(&m);
                 }
                 state.failed(lost, &error, lasted);
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(BACKOFF_MAX);
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => backoff = (backoff * 2).min(BACKOFF_MAX),
+                    () = state.back.notified() => {
+                        tracing::debug!(peer = state.peer, address = %state.address, "peer is back: reconnecting now");
+                        state.shared.backoffs_cut_short.fetch_add(1, Ordering::Relaxed);
+                        backoff = BACKOFF_MIN;
+                    }
+                }
             }
         }
     }

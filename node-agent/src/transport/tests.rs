@@ -430,3 +430,50 @@ async fn transport_batches_and_carries_messages_beyond_tonic_default_limit() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transport_link_reconnects_at_once_when_the_peer_comes_back() {
+    let a = PeerTransport::new(1, None);
+    let a_listener = listen().await;
+    let a_addr = a_listener.local_addr().unwrap();
+    let a_server = serve(a_listener, &a, None);
+    // Nobody listens on B's address yet: A's link fails and backs off, up to BACKOFF_MAX.
+    let b_addr = listen().await.local_addr().unwrap();
+    a.set_peer(2, b_addr.to_string());
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(3500) {
+        a.send(2, vec![0]);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(a.stats().backoffs_cut_short, 0);
+
+    // B comes back and talks to A first: A must not leave it waiting for its backoff.
+    let b = PeerTransport::new(2, None);
+    let b_server = serve(listen_again(b_addr).await, &b, None);
+    b.set_peer(1, a_addr.to_string());
+    b.send(1, vec![1]);
+    eventually(2, "B's stream reached A", || {
+        a.stats().received_from.get(&2) == Some(&1)
+    })
+    .await;
+    let back = Instant::now();
+    a.send(2, vec![2]);
+    eventually(2, "A's link to B reconnected", || {
+        b.stats().received_messages > 0
+    })
+    .await;
+    let took = back.elapsed();
+    assert_eq!(a.stats().backoffs_cut_short, 1, "the wait was cut short");
+    assert!(took < Duration::from_secs(1), "delivered after {took:?}");
+
+    for t in [&a, &b] {
+        t.close();
+    }
+    for s in [a_server, b_server] {
+        s.stop.notify_one();
+        tokio::time::timeout(Duration::from_secs(5), s.task)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
