@@ -4,9 +4,9 @@
 //! Before the kill, one connection is opened to each survivor. From the kill
 //! on, a new write attempt starts every `PROBE_EVERY` (alternating between
 //! the survivors, each with a fresh name) without waiting for the earlier
-//! ones: a write a follower forwarded to the dead leader is only answered by
-//! ham's propose timeout (5 s), and waiting for it would measure that
-//! timeout, not the failover. The figure is the time from just before
+//! ones (a write started before a new leader is known waits for one, so the
+//! first answer comes from whichever write reaches the new leader first).
+//! The figure is the time from just before
 //! kill() to the first successful answer. Then the killed node is started
 //! again, and the next trial waits for a leader every node agrees on.
 
@@ -23,9 +23,11 @@ const PROBE_EVERY: Duration = Duration::from_millis(5);
 /// A trial with no committed write after this long fails the benchmark.
 const TRIAL_LIMIT: Duration = Duration::from_secs(15);
 /// In this many trials, one more write is sent right after the kill and
-/// waited for, however long it takes: what a client that does not retry sees.
+/// waited for, however long it takes: what a client that does not retry sees
+/// (a follower that forwarded it to the dead leader proposes it again to the
+/// new one).
 const SINGLE_TRIALS: usize = 5;
-/// Bound for that write (ham's propose timeout is 5 s).
+/// Bound for that write (beyond ham's propose timeout of 5 s).
 const SINGLE_LIMIT: Duration = Duration::from_secs(8);
 /// How long to wait for a leader every node agrees on between trials.
 const SETTLE_LIMIT: Duration = Duration::from_secs(30);

@@ -17,7 +17,10 @@
 //! the origin keeps a waiter, answered when the entry is applied there. Proposals made while no
 //! leader is known wait for one (up to `propose_timeout`). A proposal this node appended as
 //! leader and that lost its slot in a leader change fails at once with `NoQuorum`; one
-//! forwarded to a leader that then died is answered by the timeout, and may still commit.
+//! forwarded to a leader is kept and proposed again whenever the leader changes (the old one may
+//! have lost it, or it may still commit): every node records the applied `(origin, request)`
+//! pairs (`dedup.rs`, carried in snapshots, `snapdata.rs`) and skips a second copy, so the write
+//! is applied once and answered once a new leader commits it.
 //!
 //! Snapshots are taken every `snapshot_every` applied entries (a little later on nodes with
 //! higher ids, so that the nodes of a cluster do not all build one at the same moment). The
@@ -29,10 +32,12 @@
 //! declared failed after four election timeouts, and raft tries again.
 #![warn(missing_docs)]
 
+mod dedup;
 mod driver;
 mod envelope;
 mod error;
 mod logger;
+mod snapdata;
 mod storage;
 #[cfg(test)]
 mod tests;

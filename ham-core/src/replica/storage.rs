@@ -10,8 +10,10 @@
 //!   entry just before the first stored one, u64 LE each), `boot_count` (u64 LE, bumped at
 //!   every open).
 //!
-//! Format 1 kept the snapshot bytes in `meta` itself (`snapshot_data`); such a store is
-//! converted when it is opened (see `snapfile.rs` for why the bytes moved out).
+//! Snapshot bytes are the replica's (`snapdata.rs`: the applied-request record, then the state
+//! machine's bytes). Format 1 kept the state machine's bytes alone in `meta` itself
+//! (`snapshot_data`), format 2 kept them alone in the file; such stores are converted when they
+//! are opened (see `snapfile.rs` for why the bytes moved out of redb).
 //!
 //! Disk is the truth. A copy of the log (bounded by compaction) and of the metadata is kept in
 //! memory to serve raft's reads; it is changed only after the write transaction committed.
@@ -44,9 +46,11 @@ const K_SNAP_FILE: &str = "snapshot_file";
 const K_TRUNCATED: &str = "truncated";
 const K_BOOT: &str = "boot_count";
 /// Current value of the `format` key.
-const FORMAT: u32 = 2;
-/// The format that kept snapshot bytes in `meta`; converted at open.
+const FORMAT: u32 = 3;
+/// The format that kept the state machine's bytes in `meta`; converted at open.
 const FORMAT_1: u32 = 1;
+/// The format whose snapshot files held the state machine's bytes alone; converted at open.
+const FORMAT_2: u32 = 2;
 
 /// The open store plus its in-memory mirror.
 pub(crate) struct RedbStorage {

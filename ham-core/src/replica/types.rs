@@ -120,6 +120,8 @@ pub struct ReplicaStatus {
     pub role: Role,
     /// Commit index.
     pub commit: u64,
+    /// Index of the last entry in this node's log (committed or not).
+    pub last_index: u64,
     /// Index of the last entry applied to the state machine.
     pub applied: u64,
     /// How often a new leader became known since start.

@@ -7,6 +7,8 @@ use raft::{RawNode, ReadOnlyOption};
 use tokio::sync::watch;
 
 use super::{ConfWaiters, Driver, Pending};
+use crate::replica::dedup::Applied;
+use crate::replica::snapdata;
 use crate::replica::storage::RedbStorage;
 use crate::replica::{
     ReplicaConfig, ReplicaError, ReplicaStatus, Role, StateMachine, Transport, logger,
@@ -19,16 +21,22 @@ impl<S: StateMachine> Driver<S> {
         mut sm: S,
         transport: Arc<dyn Transport>,
     ) -> Result<(Self, watch::Receiver<ReplicaStatus>), ReplicaError> {
-        let storage = RedbStorage::open(&cfg.data_dir, &cfg.voters, || sm.snapshot()())?;
+        let storage = RedbStorage::open(&cfg.data_dir, &cfg.voters, || {
+            snapdata::wrap(&Applied::default(), &sm.snapshot()())
+        })?;
         let snap = storage.snapshot_ref();
         let snap_index = snap.get_metadata().index;
+        let mut applied_requests = Applied::default();
         if snap_index > 0 {
-            sm.restore(&snap.data).map_err(|e| {
+            let bad = |e: String| {
                 ReplicaError::Corrupt(format!(
                     "{}: snapshot at index {snap_index} cannot be restored: {e}",
                     cfg.data_dir.display()
                 ))
-            })?;
+            };
+            let (applied, state) = snapdata::unwrap(&snap.data).map_err(bad)?;
+            sm.restore(state).map_err(bad)?;
+            applied_requests = applied;
         }
         let conf_state = snap.get_metadata().get_conf_state().clone();
         let replay_until = storage.hard_state().commit;
@@ -60,6 +68,7 @@ impl<S: StateMachine> Driver<S> {
             term: node.raft.term,
             role: Role::Follower,
             commit: node.raft.raft_log.committed,
+            last_index: node.raft.raft_log.last_index(),
             applied: snap_index,
             leader_changes: 0,
             voters: conf_state.voters.clone(),
@@ -92,8 +101,11 @@ impl<S: StateMachine> Driver<S> {
             snapshots_in_flight: HashMap::new(),
             last_leader: 0,
             leader_changes: 0,
+            applied_requests,
+            repropose_due: false,
             boot,
             seq: 0,
+            read_seq: 0,
         };
         Ok((driver, status_rx))
     }

@@ -52,6 +52,7 @@ impl<S: StateMachine> Driver<S> {
             term: raft.term,
             role: role(raft.state),
             commit: raft.raft_log.committed,
+            last_index: raft.raft_log.last_index(),
             applied: self.applied,
             leader_changes: self.leader_changes,
             voters,
@@ -62,6 +63,7 @@ impl<S: StateMachine> Driver<S> {
                 || cur.term != next.term
                 || cur.role != next.role
                 || cur.commit != next.commit
+                || cur.last_index != next.last_index
                 || cur.applied != next.applied
                 || cur.voters != next.voters
                 || cur.learners != next.learners;

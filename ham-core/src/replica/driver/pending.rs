@@ -31,6 +31,9 @@ pub(crate) struct Pending<T> {
     by_index: HashMap<u64, u64>,
     /// Proposals raft dropped (no leader known yet): proposed again once a leader is known.
     unproposed: Vec<(u64, Vec<u8>)>,
+    /// Proposals forwarded to the leader, with their envelopes: proposed again when the leader
+    /// changes, as the old one may have lost them.
+    forwarded: HashMap<u64, Vec<u8>>,
     /// Read barriers by request context.
     reads: HashMap<u64, Read>,
 }
@@ -41,6 +44,7 @@ impl<T> Default for Pending<T> {
             waiters: HashMap::new(),
             by_index: HashMap::new(),
             unproposed: Vec::new(),
+            forwarded: HashMap::new(),
             reads: HashMap::new(),
         }
     }
@@ -54,10 +58,31 @@ impl<T> Pending<T> {
 
     /// Hands the applied result to the proposal's caller, if it is still waiting here.
     pub(crate) fn complete(&mut self, id: u64, result: Result<T, ReplicaError>) {
+        self.forwarded.remove(&id);
         if let Some(reply) = self.waiters.remove(&id) {
             // The caller may have timed out meanwhile; nothing to do then.
             let _ = reply.send(result);
         }
+    }
+
+    /// Keeps a proposal forwarded to the leader until it is applied here.
+    pub(crate) fn forwarded(&mut self, id: u64, data: Vec<u8>) {
+        if self.waiters.contains_key(&id) {
+            self.forwarded.insert(id, data);
+        }
+    }
+
+    /// Takes the forwarded proposals whose callers still wait.
+    pub(crate) fn take_forwarded(&mut self) -> Vec<(u64, Vec<u8>)> {
+        let waiters = &self.waiters;
+        let mut out: Vec<(u64, Vec<u8>)> = self
+            .forwarded
+            .drain()
+            .filter(|(id, _)| waiters.get(id).is_some_and(|r| !r.is_closed()))
+            .collect();
+        // In the order they were first proposed.
+        out.sort_unstable_by_key(|(id, _)| *id);
+        out
     }
 
     /// Records where this node, as leader, appended proposal `id`.
@@ -165,6 +190,7 @@ impl<T> Pending<T> {
         self.waiters.retain(|_, r| !r.is_closed());
         let waiters = &self.waiters;
         self.by_index.retain(|_, id| waiters.contains_key(id));
+        self.forwarded.retain(|id, _| waiters.contains_key(id));
         self.reads.retain(|_, r| !r.reply.is_closed());
     }
 
@@ -177,6 +203,7 @@ impl<T> Pending<T> {
             let _ = read.reply.send(Err(ReplicaError::Stopped));
         }
         self.unproposed.clear();
+        self.forwarded.clear();
         self.by_index.clear();
     }
 }

@@ -10,15 +10,20 @@ use protobuf::Message as _;
 use raft::eraftpb::{ConfChange, ConfChangeSingle, ConfChangeV2, Entry, EntryType, Snapshot};
 
 use super::{Driver, lock_write};
-use crate::replica::{ApplyContext, ReplicaError, StateMachine, envelope};
+use crate::replica::{ApplyContext, ReplicaError, StateMachine, envelope, snapdata};
 
 impl<S: StateMachine> Driver<S> {
     /// Handles every pending Ready. An error is fatal: the disk no longer matches raft.
     pub(super) fn process_ready(&mut self) -> Result<(), ReplicaError> {
-        while self.node.has_ready() {
-            self.one_ready()?;
+        loop {
+            while self.node.has_ready() {
+                self.one_ready()?;
+            }
+            if !std::mem::take(&mut self.repropose_due) {
+                return Ok(());
+            }
+            self.repropose_forwarded();
         }
-        Ok(())
     }
 
     fn one_ready(&mut self) -> Result<(), ReplicaError> {
@@ -29,6 +34,8 @@ impl<S: StateMachine> Driver<S> {
         {
             self.last_leader = ss.leader_id;
             self.leader_changes += 1;
+            // Not here: raft-rs forbids new proposals between `ready` and `advance`.
+            self.repropose_due = true;
         }
         // Only a leader has messages here; it may replicate while its own fsync runs.
         self.send(rd.take_messages());
@@ -62,12 +69,15 @@ impl<S: StateMachine> Driver<S> {
     /// A leader's snapshot replaces the whole state; storage persists it with this Ready.
     fn install_snapshot(&mut self, s: &Snapshot) -> Result<(), ReplicaError> {
         let meta = s.get_metadata();
-        lock_write(&self.sm).restore(&s.data).map_err(|e| {
+        let bad = |e: String| {
             ReplicaError::Corrupt(format!(
                 "snapshot at index {} from the leader cannot be restored: {e}",
                 meta.index
             ))
-        })?;
+        };
+        let (applied, state) = snapdata::unwrap(&s.data).map_err(bad)?;
+        lock_write(&self.sm).restore(state).map_err(bad)?;
+        self.applied_requests = applied;
         tracing::info!(
             replica = self.id,
             index = meta.index,
@@ -112,6 +122,16 @@ impl<S: StateMachine> Driver<S> {
             };
             let mine = (env.origin == self.id).then_some(env.request);
             self.pending.check_index(e.index, mine);
+            if !self.applied_requests.record(env.origin, env.request) {
+                // A copy proposed again after a leader change; the first one was applied.
+                tracing::debug!(
+                    replica = self.id,
+                    index = e.index,
+                    origin = env.origin,
+                    "skipping a duplicate proposal"
+                );
+                continue;
+            }
             let ctx = ApplyContext {
                 index: e.index,
                 term: e.term,
@@ -126,8 +146,12 @@ impl<S: StateMachine> Driver<S> {
 
     /// Applies a conf change entry to raft (never to the state machine) and answers its caller.
     fn apply_conf_change(&mut self, e: &Entry) {
-        let request = envelope::decode(&e.context)
-            .ok()
+        let env = envelope::decode(&e.context).ok();
+        if let Some(env) = &env {
+            // Not proposed twice, but recorded so that the origin's ids stay contiguous.
+            self.applied_requests.record(env.origin, env.request);
+        }
+        let request = env
             .filter(|env| env.origin == self.id)
             .map(|env| env.request);
         self.check_conf_index(e.index, request);

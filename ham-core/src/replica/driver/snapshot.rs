@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 
 use super::Driver;
 use crate::replica::storage::snapfile::{self, SnapshotFile};
-use crate::replica::{ReplicaError, StateMachine};
+use crate::replica::{ReplicaError, StateMachine, snapdata};
 
 /// Ticks to wait after a failed build before trying again.
 const RETRY_TICKS: u64 = 100;
@@ -53,6 +53,7 @@ impl<S: StateMachine> Driver<S> {
             .read()
             .map_or_else(|p| p.into_inner().snapshot(), |sm| sm.snapshot());
         let index = self.applied;
+        let applied = self.applied_requests.clone();
         let store = self.node.store();
         let (dir, name) = (
             store.snapshot_dir().to_path_buf(),
@@ -60,7 +61,7 @@ impl<S: StateMachine> Driver<S> {
         );
         let (tx, done) = oneshot::channel();
         tokio::task::spawn_blocking(move || {
-            let data = job();
+            let data = snapdata::wrap(&applied, &job());
             let result = match snapfile::write(&dir, &name, &data) {
                 Ok(file) => Ok((data, file)),
                 Err(e) => Err(format!("writing {}: {e}", dir.join(&name).display())),

@@ -13,17 +13,20 @@ use redb::{Database, DatabaseError, ReadableDatabase, TableError};
 
 use super::snapfile::{self, SnapshotFile};
 use super::{
-    ENTRIES, FORMAT, FORMAT_1, K_BOOT, K_FORMAT, K_HARD_STATE, K_SNAP_DATA, K_SNAP_FILE,
+    ENTRIES, FORMAT, FORMAT_1, FORMAT_2, K_BOOT, K_FORMAT, K_HARD_STATE, K_SNAP_DATA, K_SNAP_FILE,
     K_SNAP_META, K_TRUNCATED, META, RedbStorage, blocking, pair,
 };
+use crate::replica::dedup::Applied;
 use crate::replica::error::ReplicaError;
+use crate::replica::snapdata;
 
 /// What an existing store holds.
 struct Loaded {
     hard_state: HardState,
     snapshot: Snapshot,
     snapshot_file: Option<SnapshotFile>,
-    /// Format 1: the snapshot bytes are still in `meta` and must move to a file.
+    /// Format 1 or 2: the snapshot holds the state machine's bytes alone (in `meta` for
+    /// format 1); the store must be converted.
     legacy: bool,
     truncated: (u64, u64),
     entries: VecDeque<Entry>,
@@ -95,7 +98,7 @@ fn open_inner(
         boot: loaded.boot + 1,
     };
     if loaded.legacy {
-        convert_format_1(&mut storage)?;
+        convert_old_format(&mut storage)?;
     }
     let boot = storage.boot;
     storage.transact(true, "recording the boot count", |(_, meta)| {
@@ -107,9 +110,11 @@ fn open_inner(
     Ok(storage)
 }
 
-/// Moves a format-1 store's snapshot bytes out of `meta` into a snapshot file.
-fn convert_format_1(s: &mut RedbStorage) -> Result<(), ReplicaError> {
+/// Converts a format-1 or format-2 store: the state machine's bytes get an (empty) applied
+/// request record in front and go to a new snapshot file, out of `meta`.
+fn convert_old_format(s: &mut RedbStorage) -> Result<(), ReplicaError> {
     let file = if s.snapshot.get_metadata().index > 0 {
+        s.snapshot.data = snapdata::wrap(&Applied::default(), &s.snapshot.data).into();
         let name = s.new_snapshot_name(s.snapshot.get_metadata().index);
         let written = blocking(|| snapfile::write(&s.snap_dir, &name, &s.snapshot.data))
             .map_err(|e| s.storage_err("converting the store: writing the snapshot file", e))?;
@@ -126,6 +131,7 @@ fn convert_format_1(s: &mut RedbStorage) -> Result<(), ReplicaError> {
         Ok(())
     })?;
     tracing::info!(store = %s.path.display(), "converted the raft store to format {FORMAT}");
+    // The old file, if any, is no longer named and goes with the clean-up that follows.
     s.snapshot_file = file;
     Ok(())
 }
@@ -223,7 +229,7 @@ fn read_all(db: &Database, path: &Path, snap_dir: &Path) -> Result<Option<Loaded
         get_opt(key)?.ok_or_else(|| bad(format!("metadata key `{key}` is missing")))
     };
     let format = get(K_FORMAT)?;
-    let legacy = format == FORMAT_1.to_le_bytes();
+    let legacy = format == FORMAT_1.to_le_bytes() || format == FORMAT_2.to_le_bytes();
     if format != FORMAT.to_le_bytes() && !legacy {
         return Err(bad(format!("unknown store format {format:?}")));
     }
@@ -231,7 +237,7 @@ fn read_all(db: &Database, path: &Path, snap_dir: &Path) -> Result<Option<Loaded
     let mut snapshot = Snapshot::default();
     snapshot.set_metadata(decode(&get(K_SNAP_META)?, "snapshot metadata").map_err(bad)?);
     let mut snapshot_file = None;
-    if legacy {
+    if format == FORMAT_1.to_le_bytes() {
         snapshot.data = get(K_SNAP_DATA)?.into();
     } else if let Some(record) = get_opt(K_SNAP_FILE)? {
         let f = SnapshotFile::decode(&record).map_err(bad)?;

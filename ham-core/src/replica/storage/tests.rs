@@ -7,11 +7,14 @@ use raft::eraftpb::{ConfState, Entry, HardState, Snapshot};
 use raft::{GetEntriesContext, Storage, StorageError};
 use redb::{Database, ReadableTable};
 
+use super::FORMAT_2;
 use super::snapfile::{self, SnapshotFile};
 use super::{
     FORMAT_1, K_FORMAT, K_HARD_STATE, K_SNAP_DATA, K_SNAP_FILE, META, RedbStorage, encode,
 };
 use crate::replica::ReplicaError;
+use crate::replica::dedup::Applied;
+use crate::replica::snapdata;
 
 fn entry(index: u64, term: u64) -> Entry {
     Entry {
@@ -296,32 +299,38 @@ fn m1_snapshot_record_naming_a_path_outside_the_directory_is_refused() {
     assert!(SnapshotFile::decode(&record[..5]).is_err());
 }
 
+/// A closed store with entries 1..=12 and a snapshot of `data` at 10, compacted to 8.
+fn store_with_snapshot(dir: &Path, data: &[u8]) {
+    let mut s = open_empty(dir);
+    let ents: Vec<Entry> = (1..=12).map(|i| entry(i, 1)).collect();
+    s.persist_ready(None, &ents, Some(&hs(1, 12)), true)
+        .unwrap();
+    save(&mut s, 10, data, 8);
+}
+
+/// Changes the `meta` table of a closed store.
+fn edit_meta(dir: &Path, f: impl FnOnce(&mut redb::Table<'_, &'static str, &'static [u8]>)) {
+    let db = Database::create(dir.join("raft.redb")).unwrap();
+    let txn = db.begin_write().unwrap();
+    f(&mut txn.open_table(META).unwrap());
+    txn.commit().unwrap();
+}
+
 #[test]
 fn format_1_store_is_converted_and_keeps_its_snapshot() {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let mut s = open_empty(dir.path());
-        let ents: Vec<Entry> = (1..=12).map(|i| entry(i, 1)).collect();
-        s.persist_ready(None, &ents, Some(&hs(1, 12)), true)
-            .unwrap();
-        save(&mut s, 10, b"old layout", 8);
-    }
+    store_with_snapshot(dir.path(), b"old layout");
     // Rewrite it the way format 1 stored it: the bytes in `meta`, no file.
-    {
-        let db = Database::create(dir.path().join("raft.redb")).unwrap();
-        let txn = db.begin_write().unwrap();
-        {
-            let mut meta = txn.open_table(META).unwrap();
-            meta.remove(K_SNAP_FILE).unwrap();
-            meta.insert(K_SNAP_DATA, &b"old layout"[..]).unwrap();
-            meta.insert(K_FORMAT, &FORMAT_1.to_le_bytes()[..]).unwrap();
-        }
-        txn.commit().unwrap();
-    }
+    edit_meta(dir.path(), |meta| {
+        meta.remove(K_SNAP_FILE).unwrap();
+        meta.insert(K_SNAP_DATA, &b"old layout"[..]).unwrap();
+        meta.insert(K_FORMAT, &FORMAT_1.to_le_bytes()[..]).unwrap();
+    });
     std::fs::remove_dir_all(dir.path().join(snapfile::DIR)).unwrap();
     let s = open_empty(dir.path());
     assert_eq!(s.snapshot_index(), 10);
-    assert_eq!(&s.snapshot_ref().data[..], b"old layout");
+    let (applied, state) = snapdata::unwrap(&s.snapshot_ref().data).unwrap();
+    assert_eq!((applied, state), (Applied::default(), &b"old layout"[..]));
     assert_eq!((s.first_index().unwrap(), s.last_index().unwrap()), (9, 12));
     assert_eq!(snapshot_files(dir.path()).len(), 1);
     drop(s);
@@ -332,5 +341,28 @@ fn format_1_store_is_converted_and_keeps_its_snapshot() {
     assert_eq!(
         meta.get(K_FORMAT).unwrap().unwrap().value(),
         &super::FORMAT.to_le_bytes()[..]
+    );
+}
+
+#[test]
+fn format_2_store_is_converted_and_keeps_its_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    // Format 2 stored the state machine's bytes alone in the file.
+    store_with_snapshot(dir.path(), b"state alone");
+    edit_meta(dir.path(), |meta| {
+        meta.insert(K_FORMAT, &FORMAT_2.to_le_bytes()[..]).unwrap();
+    });
+    let old_files = snapshot_files(dir.path());
+    let s = open_empty(dir.path());
+    let (applied, state) = snapdata::unwrap(&s.snapshot_ref().data).unwrap();
+    assert_eq!((applied, state), (Applied::default(), &b"state alone"[..]));
+    let files = snapshot_files(dir.path());
+    assert_eq!(files.len(), 1);
+    assert_ne!(files, old_files, "a new file replaced the old one");
+    drop(s);
+    let s = open_empty(dir.path());
+    assert_eq!(
+        snapdata::unwrap(&s.snapshot_ref().data).unwrap().1,
+        b"state alone"
     );
 }

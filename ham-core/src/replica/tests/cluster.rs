@@ -4,14 +4,20 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use protobuf::Message as _;
+use raft::eraftpb::{Message, MessageType};
+
 use super::{Appender, cmd, config, eventually};
 use crate::replica::{ReplicaConfig, ReplicaError, ReplicaHandle, Role, Transport};
 
-/// The "network": running handles by id, and nodes whose traffic is dropped.
+/// The "network": running handles by id, nodes whose traffic is dropped, and single links
+/// on which one kind of message is dropped.
 #[derive(Debug, Default)]
 pub(super) struct Net {
     pub(super) nodes: Mutex<HashMap<u64, ReplicaHandle<Appender>>>,
     cut: Mutex<HashSet<u64>>,
+    /// (from, to, message type) dropped.
+    blocked: Mutex<HashSet<(u64, u64, MessageType)>>,
 }
 
 /// One node's view of the network. `step` only queues, so sending never blocks.
@@ -29,6 +35,14 @@ impl Transport for NetTransport {
                 return;
             }
         }
+        let blocked = self.net.blocked.lock().unwrap();
+        if !blocked.is_empty() {
+            let kind = Message::parse_from_bytes(&message).map(|m| m.get_msg_type());
+            if kind.is_ok_and(|k| blocked.contains(&(self.from, to, k))) {
+                return;
+            }
+        }
+        drop(blocked);
         let peer = self.net.nodes.lock().unwrap().get(&to).cloned();
         if let Some(peer) = peer {
             peer.step(message);
@@ -100,6 +114,28 @@ impl Cluster {
         } else {
             set.remove(&id);
         }
+    }
+
+    /// Drops messages of type `kind` from `from` to `to` from now on.
+    pub(super) fn block(&self, from: u64, to: u64, kind: MessageType) {
+        self.net.blocked.lock().unwrap().insert((from, to, kind));
+    }
+
+    /// The leader that the nodes `among` agree on (others may be cut off).
+    pub(super) async fn leader_among(&self, among: &[u64]) -> u64 {
+        let mut leader = 0;
+        eventually(10, "an agreed leader", || {
+            let seen: HashSet<u64> = among
+                .iter()
+                .map(|&id| self.node(id).status().leader_id)
+                .collect();
+            leader = seen.iter().copied().next().unwrap_or(0);
+            seen.len() == 1
+                && among.contains(&leader)
+                && self.node(leader).status().role == Role::Leader
+        })
+        .await;
+        leader
     }
 
     /// The leader all running nodes agree on.
@@ -233,5 +269,84 @@ async fn no_quorum_times_out() {
         Err(ReplicaError::NoQuorum)
     ));
     assert_eq!(lonely.status().leader_id, 0);
+    c.stop_all().await;
+}
+
+/// Nodes other than `a` and `b`, among 1..=3.
+fn third(a: u64, b: u64) -> u64 {
+    6 - a - b
+}
+
+/// Three nodes whose proposals time out far beyond a failover, a first write committed, the
+/// leader and a follower.
+async fn three_nodes_patient() -> (Cluster, u64, u64) {
+    let c = Cluster::new(3, &[1, 2, 3], |cfg| {
+        cfg.propose_timeout = std::time::Duration::from_secs(60)
+    });
+    for id in 1..=3 {
+        c.start(id);
+    }
+    let leader = c.leader().await;
+    let follower = if leader == 1 { 2 } else { 1 };
+    assert_eq!(c.node(follower).propose(cmd(1)).await.unwrap(), (1, 1));
+    (c, leader, follower)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn d2_a_write_forwarded_to_a_dying_leader_commits_under_the_next_one() {
+    let (c, leader, follower) = three_nodes_patient().await;
+    // The leader is gone, but the follower does not know yet: it forwards the write to it.
+    c.set_cut(leader, true);
+    let f = c.node(follower);
+    let write = f.propose(cmd(2));
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), write)
+        .await
+        .expect("the write is answered once a new leader is elected");
+    assert_eq!(answer.unwrap(), (2, 2));
+    let new = c.leader_among(&[follower, third(leader, follower)]).await;
+    assert_ne!(new, leader);
+    for id in [follower, third(leader, follower)] {
+        let h = c.node(id);
+        eventually(5, "replication", || values(&h).len() == 2).await;
+        assert_eq!(values(&h), vec![1, 2]);
+    }
+    c.stop_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_proposed_again_after_a_leader_change_is_applied_once() {
+    let (c, leader, follower) = three_nodes_patient().await;
+    let other = third(leader, follower);
+    // The leader will append the write and replicate it to the follower only, and never hear
+    // that the follower has it: it cannot commit it.
+    c.block(leader, other, MessageType::MsgAppend);
+    c.block(follower, leader, MessageType::MsgAppendResponse);
+    let write = {
+        let h = c.node(follower);
+        tokio::spawn(async move { h.propose(cmd(2)).await })
+    };
+    let (f, o) = (c.node(follower), c.node(other));
+    eventually(
+        5,
+        "the follower holds the write, the third node does not",
+        || f.status().last_index > o.status().last_index,
+    )
+    .await;
+    // The leader dies. The follower, whose log is the longest, becomes leader, commits the
+    // first copy from the old term and, having proposed the write again, a second copy.
+    c.set_cut(leader, true);
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), write)
+        .await
+        .expect("the write is answered")
+        .unwrap();
+    assert_eq!(answer.unwrap(), (2, 2));
+    assert_eq!(c.leader_among(&[follower, other]).await, follower);
+    // One more write after both copies: every node applied the write once.
+    assert_eq!(c.node(other).propose(cmd(3)).await.unwrap(), (3, 3));
+    for id in [follower, other] {
+        let h = c.node(id);
+        eventually(5, "replication", || values(&h).len() == 3).await;
+        assert_eq!(values(&h), vec![1, 2, 3]);
+    }
     c.stop_all().await;
 }
