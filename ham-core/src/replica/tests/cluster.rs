@@ -317,6 +317,15 @@ async fn d2_a_write_forwarded_to_a_dying_leader_commits_under_the_next_one() {
 async fn a_write_proposed_again_after_a_leader_change_is_applied_once() {
     let (c, leader, follower) = three_nodes_patient().await;
     let other = third(leader, follower);
+    // Every node holds the same log before the write.
+    let before = c.node(leader).status().last_index;
+    eventually(5, "the first write everywhere", || {
+        (1..=3).all(|id| {
+            let st = c.node(id).status();
+            st.last_index == before && st.commit == before
+        })
+    })
+    .await;
     // The leader will append the write and replicate it to the follower only, and never hear
     // that the follower has it: it cannot commit it.
     c.block(leader, other, MessageType::MsgAppend);
@@ -329,7 +338,7 @@ async fn a_write_proposed_again_after_a_leader_change_is_applied_once() {
     eventually(
         5,
         "the follower holds the write, the third node does not",
-        || f.status().last_index > o.status().last_index,
+        || f.status().last_index == before + 1 && o.status().last_index == before,
     )
     .await;
     // The leader dies. The follower, whose log is the longest, becomes leader, commits the
