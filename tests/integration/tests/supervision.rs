@@ -638,6 +638,10 @@ fn k4_restart_condition_triggers_after_the_restart() {
     wait_for("the RESTART actions", Duration::from_secs(5), || {
         stamps(&mark).len() == 1
     });
+    // The new process reports itself after exec, which may come after the action's stamp.
+    wait_for("the restarted process", Duration::from_secs(5), || {
+        lines(&up).len() == 2
+    });
     let restarted: u128 = lines(&up)[1].split(' ').nth(2).unwrap().parse().unwrap();
     // The new process was started before the RESTART action ran (its timestamp is
     // taken after exec, so allow it to come slightly after the action's).
