@@ -15,12 +15,13 @@
 //!
 //! Proposals: each command travels in an envelope with its origin node and a request id; only
 //! the origin keeps a waiter, answered when the entry is applied there. Proposals made while no
-//! leader is known wait for one (up to `propose_timeout`). A proposal this node appended as
-//! leader and that lost its slot in a leader change fails at once with `NoQuorum`; one
-//! forwarded to a leader is kept and proposed again whenever the leader changes (the old one may
-//! have lost it, or it may still commit): every node records the applied `(origin, request)`
-//! pairs (`dedup.rs`, carried in snapshots, `snapdata.rs`) and skips a second copy, so the write
-//! is applied once and answered once a new leader commits it.
+//! leader is known wait for one (up to `propose_timeout`). A proposal handed to raft (forwarded
+//! to the leader, or appended as leader) is kept and proposed again whenever the leader changes
+//! (the old leadership may have lost it, or it may still commit): every node records the
+//! applied `(origin, request)` pairs (`dedup.rs`, carried in snapshots, `snapdata.rs`) and skips
+//! a second copy, so the write is applied once and answered once a new leader commits it. A
+//! proposal this node appended as leader that finds another entry in its slot while no leader
+//! change was seen (this node led again) fails at once with `NoQuorum`.
 //!
 //! Snapshots are taken every `snapshot_every` applied entries (a little later on nodes with
 //! higher ids, so that the nodes of a cluster do not all build one at the same moment). The

@@ -98,7 +98,7 @@ pub(crate) struct Driver<S: StateMachine> {
     /// Proposals already applied, by origin and request id: a copy proposed again after a
     /// leader change is skipped (see `dedup.rs`). Part of every snapshot.
     applied_requests: Applied,
-    /// The leader changed: forwarded proposals are to be proposed again.
+    /// The leader changed: proposals in flight are to be proposed again.
     repropose_due: bool,
     /// Request ids are `boot << SEQ_BITS | seq`: unique per origin, even across restarts.
     boot: u64,
@@ -279,25 +279,27 @@ impl<S: StateMachine> Driver<S> {
         } else if let Err(e) = self.node.propose(Vec::new(), data.clone()) {
             tracing::debug!(replica = self.id, "proposal {id} not accepted yet: {e}");
             self.pending.add_unproposed(id, data);
-        } else if self.node.raft.state == StateRole::Leader {
-            let index = self.node.raft.raft_log.last_index();
-            self.pending.appended_at(index, id);
         } else {
-            self.pending.forwarded(id, data);
+            if self.node.raft.state == StateRole::Leader {
+                let index = self.node.raft.raft_log.last_index();
+                self.pending.appended_at(index, id);
+            }
+            self.pending.in_flight(id, data);
         }
     }
 
-    /// The leader changed: proposals forwarded to an earlier leader may have died with it, or
-    /// may still commit; propose them again (same request ids) and let `applied_requests` skip
-    /// whichever copy comes second. A write sent while the leader died then succeeds once a new
-    /// one is elected, instead of waiting for its timeout.
-    fn repropose_forwarded(&mut self) {
-        let again = self.pending.take_forwarded();
+    /// The leader changed: a proposal forwarded to an earlier leader, or appended by this node
+    /// while it led, may have been lost with that leadership, or may still commit. Propose every
+    /// one still waiting again (same request ids) and let `applied_requests` skip whichever copy
+    /// comes second: a write sent as the leader dies, or to a leader that is deposed, succeeds
+    /// once a new leader is elected instead of waiting for its timeout.
+    fn repropose_in_flight(&mut self) {
+        let again = self.pending.take_in_flight();
         if !again.is_empty() {
             tracing::debug!(
                 replica = self.id,
                 proposals = again.len(),
-                "proposing forwarded proposals again to the new leader"
+                "proposing in-flight proposals again to the new leader"
             );
         }
         for (id, data) in again {

@@ -31,9 +31,10 @@ pub(crate) struct Pending<T> {
     by_index: HashMap<u64, u64>,
     /// Proposals raft dropped (no leader known yet): proposed again once a leader is known.
     unproposed: Vec<(u64, Vec<u8>)>,
-    /// Proposals forwarded to the leader, with their envelopes: proposed again when the leader
-    /// changes, as the old one may have lost them.
-    forwarded: HashMap<u64, Vec<u8>>,
+    /// Proposals handed to raft (forwarded to the leader, or appended as leader), with their
+    /// envelopes: proposed again when the leader changes, as the old leadership may have lost
+    /// them.
+    in_flight: HashMap<u64, Vec<u8>>,
     /// Read barriers by request context.
     reads: HashMap<u64, Read>,
 }
@@ -44,7 +45,7 @@ impl<T> Default for Pending<T> {
             waiters: HashMap::new(),
             by_index: HashMap::new(),
             unproposed: Vec::new(),
-            forwarded: HashMap::new(),
+            in_flight: HashMap::new(),
             reads: HashMap::new(),
         }
     }
@@ -58,25 +59,32 @@ impl<T> Pending<T> {
 
     /// Hands the applied result to the proposal's caller, if it is still waiting here.
     pub(crate) fn complete(&mut self, id: u64, result: Result<T, ReplicaError>) {
-        self.forwarded.remove(&id);
+        self.in_flight.remove(&id);
         if let Some(reply) = self.waiters.remove(&id) {
             // The caller may have timed out meanwhile; nothing to do then.
             let _ = reply.send(result);
         }
     }
 
-    /// Keeps a proposal forwarded to the leader until it is applied here.
-    pub(crate) fn forwarded(&mut self, id: u64, data: Vec<u8>) {
+    /// Keeps a proposal handed to raft until it is applied here.
+    pub(crate) fn in_flight(&mut self, id: u64, data: Vec<u8>) {
         if self.waiters.contains_key(&id) {
-            self.forwarded.insert(id, data);
+            self.in_flight.insert(id, data);
         }
     }
 
-    /// Takes the forwarded proposals whose callers still wait.
-    pub(crate) fn take_forwarded(&mut self) -> Vec<(u64, Vec<u8>)> {
+    /// The leader changed and in-flight proposals will be proposed again: where this node
+    /// appended them as leader no longer matters (another entry found there is not a loss any
+    /// more).
+    pub(crate) fn leader_changed(&mut self) {
+        self.by_index.clear();
+    }
+
+    /// Takes the in-flight proposals whose callers still wait, to be proposed again.
+    pub(crate) fn take_in_flight(&mut self) -> Vec<(u64, Vec<u8>)> {
         let waiters = &self.waiters;
         let mut out: Vec<(u64, Vec<u8>)> = self
-            .forwarded
+            .in_flight
             .drain()
             .filter(|(id, _)| waiters.get(id).is_some_and(|r| !r.is_closed()))
             .collect();
@@ -190,7 +198,7 @@ impl<T> Pending<T> {
         self.waiters.retain(|_, r| !r.is_closed());
         let waiters = &self.waiters;
         self.by_index.retain(|_, id| waiters.contains_key(id));
-        self.forwarded.retain(|id, _| waiters.contains_key(id));
+        self.in_flight.retain(|id, _| waiters.contains_key(id));
         self.reads.retain(|_, r| !r.reply.is_closed());
     }
 
@@ -203,7 +211,40 @@ impl<T> Pending<T> {
             let _ = read.reply.send(Err(ReplicaError::Stopped));
         }
         self.unproposed.clear();
-        self.forwarded.clear();
+        self.in_flight.clear();
         self.by_index.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn waiter(p: &mut Pending<u8>, id: u64) -> oneshot::Receiver<Result<u8, ReplicaError>> {
+        let (tx, rx) = oneshot::channel();
+        p.add_proposal(id, tx);
+        rx
+    }
+
+    #[test]
+    fn a_slot_taken_by_another_entry_fails_the_proposal_unless_the_leader_changed() {
+        let mut p = Pending::default();
+        let mut lost = waiter(&mut p, 1);
+        p.appended_at(10, 1);
+        p.in_flight(1, b"one".to_vec());
+        p.check_index(10, Some(99));
+        assert!(matches!(lost.try_recv(), Ok(Err(ReplicaError::NoQuorum))));
+
+        // After a leader change the proposal is proposed again: its old slot no longer counts.
+        let mut kept = waiter(&mut p, 2);
+        p.appended_at(11, 2);
+        p.in_flight(2, b"two".to_vec());
+        p.leader_changed();
+        p.check_index(11, Some(98));
+        assert!(kept.try_recv().is_err(), "still waiting");
+        assert_eq!(p.take_in_flight(), vec![(2, b"two".to_vec())]);
+        p.complete(2, Ok(7));
+        assert!(matches!(kept.try_recv(), Ok(Ok(7))));
+        assert!(p.take_in_flight().is_empty());
     }
 }

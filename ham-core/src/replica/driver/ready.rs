@@ -22,7 +22,7 @@ impl<S: StateMachine> Driver<S> {
             if !std::mem::take(&mut self.repropose_due) {
                 return Ok(());
             }
-            self.repropose_forwarded();
+            self.repropose_in_flight();
         }
     }
 
@@ -36,6 +36,7 @@ impl<S: StateMachine> Driver<S> {
             self.leader_changes += 1;
             // Not here: raft-rs forbids new proposals between `ready` and `advance`.
             self.repropose_due = true;
+            self.pending.leader_changed();
         }
         // Only a leader has messages here; it may replicate while its own fsync runs.
         self.send(rd.take_messages());
