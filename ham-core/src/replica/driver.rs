@@ -202,6 +202,7 @@ impl<S: StateMachine> Driver<S> {
             self.process_ready()?;
             self.maybe_snapshot();
             self.publish_status();
+            let ticking = !self.may_stop_ticking();
             tokio::select! {
                 cmd = rx.recv() => {
                     let Some(cmd) = cmd else { return Ok(()) };
@@ -216,7 +217,7 @@ impl<S: StateMachine> Driver<S> {
                         return self.process_ready();
                     }
                 }
-                _ = interval.tick() => self.on_tick(),
+                _ = interval.tick(), if ticking => self.on_tick(),
                 built = snapshot::built(&mut self.snapshot_build) => self.snapshot_built(built)?,
             }
         }
@@ -330,6 +331,22 @@ impl<S: StateMachine> Driver<S> {
                 self.node.read_index(ctx.to_le_bytes().to_vec());
             }
         }
+    }
+
+    /// A sole voter that leads and has nothing in progress has no use for ticks (no one to send
+    /// heartbeats to, no election to time out, nothing to retry or expire): it sleeps until a
+    /// command comes, so an idle one-node HAM does not wake up 20 times a second.
+    fn may_stop_ticking(&self) -> bool {
+        let cs = &self.conf_state;
+        cs.voters == [self.id]
+            && cs.learners.is_empty()
+            && cs.voters_outgoing.is_empty()
+            && cs.learners_next.is_empty()
+            && self.node.raft.state == StateRole::Leader
+            && self.pending.is_idle()
+            && self.conf_waiters.is_idle()
+            && self.snapshot_build.is_none()
+            && self.snapshots_in_flight.is_empty()
     }
 
     fn on_tick(&mut self) {

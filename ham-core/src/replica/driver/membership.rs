@@ -30,6 +30,11 @@ pub(crate) struct ConfWaiters {
 }
 
 impl ConfWaiters {
+    /// Whether no membership change is waited for.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.by_id.is_empty() && self.leaving_joint.is_empty()
+    }
+
     /// A snapshot skipped the entries up to `index`; their callers are left to time out.
     pub(crate) fn forget_indexes_up_to(&mut self, index: u64) {
         self.by_index.retain(|&i, _| i > index);

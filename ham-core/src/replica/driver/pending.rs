@@ -188,6 +188,14 @@ impl<T> Pending<T> {
         out
     }
 
+    /// Whether nobody waits for anything.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.waiters.is_empty()
+            && self.reads.is_empty()
+            && self.unproposed.is_empty()
+            && self.in_flight.is_empty()
+    }
+
     /// Whether some read barrier still waits for its read index.
     pub(crate) fn has_unconfirmed_reads(&self) -> bool {
         self.reads.values().any(|r| r.index.is_none())
