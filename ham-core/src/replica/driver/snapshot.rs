@@ -96,6 +96,8 @@ impl<S: StateMachine> Driver<S> {
             snapfile::remove(store.snapshot_dir(), &file.name);
             return Ok(());
         }
+        // Keep a few entries behind the snapshot so that nearly caught-up followers still get
+        // plain appends rather than the whole state.
         let compact_to = index.saturating_sub(self.keep_entries);
         store.save_snapshot(index, conf_state, data, file, compact_to)?;
         tracing::debug!(replica = self.id, index, "snapshot taken");
