@@ -210,7 +210,7 @@ impl Drop for TestCluster {
     fn drop(&mut self) {
         // Processes first, then the namespaces they ran in.
         for n in &mut self.nodes {
-            n.kill9();
+            n.kill_all();
         }
         self.netns.take();
     }

@@ -66,6 +66,9 @@ pub struct HamProcess {
     /// The network namespace it runs in, if any.
     pub netns: Option<String>,
     extra: Vec<String>,
+    /// Processes it had started when it was killed, with their start times: they outlive it
+    /// (that is the point of a supervisor's children), and are killed when the test is over.
+    left_behind: Vec<(u32, u64)>,
 }
 
 impl HamProcess {
@@ -98,6 +101,7 @@ impl HamProcess {
             name: name.to_string(),
             netns: netns.map(String::from),
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            left_behind: Vec::new(),
         }
     }
 
@@ -214,8 +218,24 @@ impl HamProcess {
     /// SIGKILL, then reap.
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
+            let family = descendants(child.id());
+            self.left_behind
+                .extend(family.into_iter().filter_map(|p| Some((p, start_time(p)?))));
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+
+    /// Kills the daemon and every process it started, also those of earlier runs.
+    pub fn kill_all(&mut self) {
+        self.kill9();
+        for (pid, started) in std::mem::take(&mut self.left_behind) {
+            // Only if the pid still names the same process.
+            if start_time(pid) == Some(started) {
+                let _ = Command::new("/bin/kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .output();
+            }
         }
     }
 
@@ -292,21 +312,22 @@ fn descendants(pid: u32) -> Vec<u32> {
     out
 }
 
+/// When `pid` started (field 22 of `/proc/PID/stat`), to tell it from a later process
+/// that reuses the number.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 2..]
+        .split(' ')
+        .nth(19)?
+        .parse()
+        .ok()
+}
+
 impl Drop for HamProcess {
     /// Kills the daemon and the processes it started: they run in their own
     /// process groups and would otherwise outlive the test.
     fn drop(&mut self) {
-        let family = self
-            .child
-            .as_ref()
-            .map(|c| descendants(c.id()))
-            .unwrap_or_default();
-        self.kill9();
-        for pid in family {
-            let _ = Command::new("/bin/kill")
-                .args(["-KILL", &pid.to_string()])
-                .output();
-        }
+        self.kill_all();
     }
 }
 
