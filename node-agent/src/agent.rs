@@ -20,6 +20,7 @@ pub use heartbeats::Heartbeats;
 pub use logs::LogDir;
 pub use pulses::Pulses;
 
+use crate::clock::{Clock, SystemClock};
 use crate::cluster::Cluster;
 use crate::node::Node;
 use crate::process::reaper::Reaper;
@@ -44,6 +45,8 @@ pub struct Ctx {
     pub node_id: NodeId,
     /// The one reaper of our children.
     pub reaper: Arc<Reaper>,
+    /// The time source: monotonic for timers, wall clock for labels (H5).
+    pub clock: Arc<dyn Clock>,
     /// Heartbeat trackers.
     pub heartbeats: Arc<Heartbeats>,
     /// Open pulse channels.
@@ -238,7 +241,8 @@ pub fn start(
 ) -> anyhow::Result<AgentHandle> {
     let node = cluster.node().clone();
     let node_id = node.identity.id;
-    let heartbeats = Arc::new(Heartbeats::default());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let heartbeats = Arc::new(Heartbeats::new(clock.clone()));
     let pulses = Pulses::default();
     let notify_socket = data_dir.join("notify.sock");
     let notify_rx = notify::bind(&notify_socket)?;
@@ -247,6 +251,7 @@ pub fn start(
         cluster,
         node_id,
         reaper,
+        clock,
         heartbeats: heartbeats.clone(),
         pulses: pulses.clone(),
         logs: LogDir::new(data_dir.join("logs"))?,

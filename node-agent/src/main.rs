@@ -7,6 +7,7 @@
 mod agent;
 mod api;
 mod cli;
+mod clock;
 mod cluster;
 mod leases;
 mod logging;

@@ -5,12 +5,12 @@
 //! only marks its tracker (one lock, no timer change); one timer task sleeps
 //! until the earliest boundary of all entities (no per-entity polling).
 
-use crate::node::now_ns;
+use crate::clock::Clock;
 use ham_core::model::{
     EntityRef, HeartbeatMiss, HeartbeatSpec, HeartbeatState, HeartbeatTracker, Uid,
 };
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, mpsc};
 
 /// A threshold crossed by an entity.
@@ -38,13 +38,23 @@ struct Inner {
 }
 
 /// All trackers of this node.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Heartbeats {
+    clock: Arc<dyn Clock>,
     inner: Mutex<Inner>,
     wake: Notify,
 }
 
 impl Heartbeats {
+    /// No trackers yet; time is read from `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Heartbeats {
+        Heartbeats {
+            clock,
+            inner: Mutex::default(),
+            wake: Notify::new(),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -124,14 +134,14 @@ impl Heartbeats {
 
     /// A heartbeat of entity `uid`; None if it is not tracked.
     pub fn beat(&self, uid: Uid) -> Option<Vec<Missed>> {
-        Self::beat_locked(&mut self.lock(), uid, now_ns())
+        Self::beat_locked(&mut self.lock(), uid, self.clock.wall_ns())
     }
 
     /// A heartbeat from process `pid` (the sd_notify socket); None if no entity runs as `pid`.
     pub fn beat_pid(&self, pid: u32) -> Option<Vec<Missed>> {
         let mut g = self.lock();
         let uid = *g.by_pid.get(&pid)?;
-        Self::beat_locked(&mut g, uid, now_ns())
+        Self::beat_locked(&mut g, uid, self.clock.wall_ns())
     }
 
     /// A9: back to OK.
@@ -176,7 +186,7 @@ impl Heartbeats {
     /// sends crossed thresholds to the agent.
     pub async fn run_timer(&self, tx: mpsc::UnboundedSender<Missed>) {
         loop {
-            let (missed, next) = self.close_due(now_ns());
+            let (missed, next) = self.close_due(self.clock.wall_ns());
             for m in missed {
                 if tx.send(m).is_err() {
                     return;
@@ -184,7 +194,7 @@ impl Heartbeats {
             }
             match next {
                 Some(deadline) => {
-                    let wait = u64::try_from(deadline - now_ns()).unwrap_or(0);
+                    let wait = u64::try_from(deadline - self.clock.wall_ns()).unwrap_or(0);
                     tokio::select! {
                         _ = tokio::time::sleep(std::time::Duration::from_nanos(wait)) => {}
                         _ = self.wake.notified() => {}

@@ -18,7 +18,7 @@ use tokio::sync::{Notify, mpsc};
 struct Watched {
     entity: EntityRef,
     pid: u32,
-    started_ns: i64,
+    started: tokio::time::Instant,
     /// Our child (exit status known), or a process watched through a pidfd.
     child: bool,
 }
@@ -245,7 +245,7 @@ impl Agent {
                     Watched {
                         entity,
                         pid: 0,
-                        started_ns: now_ns(),
+                        started: self.ctx.clock.mono(),
                         child: true,
                     },
                 );
@@ -297,7 +297,7 @@ impl Agent {
             Watched {
                 entity: entity.clone(),
                 pid,
-                started_ns: now_ns(),
+                started: self.ctx.clock.mono(),
                 child: true,
             },
         );
@@ -350,7 +350,7 @@ impl Agent {
             Watched {
                 entity: entity.clone(),
                 pid,
-                started_ns: now_ns(),
+                started: self.ctx.clock.mono(),
                 child: ours,
             },
         );
@@ -381,7 +381,7 @@ impl Agent {
         }
         if w.child
             && exit == ExitInfo::Exited(0)
-            && now_ns() - w.started_ns < daemon::DAEMONIZE_WINDOW_NS
+            && self.ctx.clock.mono() - w.started < daemon::DAEMONIZE_WINDOW
             && self.follow_daemon(&w)
         {
             return;

@@ -4,8 +4,8 @@
 
 use std::collections::HashSet;
 
-/// How long after its start a clean exit counts as daemonizing.
-pub const DAEMONIZE_WINDOW_NS: i64 = 10_000_000_000;
+/// How long after its start (on the monotonic clock) a clean exit counts as daemonizing.
+pub const DAEMONIZE_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The pids of our current children, from `/proc/self/task/*/children`.
 pub fn children_of_self() -> HashSet<u32> {
