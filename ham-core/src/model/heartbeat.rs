@@ -1,8 +1,11 @@
 //! Heartbeat accounting as a pure function of heartbeat times and `now`
 //! (HAM-CONTRACT H1, H2, A9).
 //!
-//! Periods are counted from the moment the entity attached: period k covers
-//! `[start + k*period, start + (k+1)*period)`. At each period boundary the
+//! Periods are counted from the moment the watcher began tracking the
+//! entity: period k covers `[start + k*period, start + (k+1)*period)`.
+//! Times are nanoseconds on one clock that never jumps; the agent passes
+//! its monotonic clock (H5), so every time here, `last_beat_ns` included,
+//! is in that time base and is no wall-clock label. At each period boundary the
 //! tracker asks whether the closing period saw at least one heartbeat
 //! (several count as one). Missed periods in a row are counted; reaching
 //! `hpdl` fires HBEATMISSEDLOW once, reaching `hpdh` fires HBEATMISSEDHIGH
@@ -127,7 +130,7 @@ impl HeartbeatTracker {
         }
     }
 
-    /// When the last heartbeat arrived (0 = never).
+    /// When the last heartbeat arrived, in the caller's time base (0 = never).
     pub fn last_beat_ns(&self) -> TimeNs {
         self.last_beat_ns
     }

@@ -4,6 +4,11 @@
 //! Period boundaries do not depend on when heartbeats arrive, so a heartbeat
 //! only marks its tracker (one lock, no timer change); one timer task sleeps
 //! until the earliest boundary of all entities (no per-entity polling).
+//!
+//! All of it runs on the monotonic clock (H5): the trackers count in
+//! nanoseconds since an origin fixed when this `Heartbeats` was made, so a
+//! jump of the wall clock neither closes periods early nor holds the timer
+//! back. The wall clock only labels the last heartbeat, for the tree view.
 
 use crate::clock::Clock;
 use ham_core::model::{
@@ -11,7 +16,9 @@ use ham_core::model::{
 };
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
 
 /// A threshold crossed by an entity.
 #[derive(Debug, Clone)]
@@ -27,13 +34,15 @@ struct Entry {
     tracker: HeartbeatTracker,
     entity: EntityRef,
     pid: u32,
+    /// Wall-clock reading at the last heartbeat (0 = none yet): a label only.
+    last_beat_wall_ns: i64,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     entries: HashMap<Uid, Entry>,
     by_pid: HashMap<u32, Uid>,
-    /// (next boundary, uid) of every entry.
+    /// (next boundary, uid) of every entry, in monotonic ns since the origin.
     wheel: BTreeSet<(i64, Uid)>,
 }
 
@@ -41,6 +50,8 @@ struct Inner {
 #[derive(Debug)]
 pub struct Heartbeats {
     clock: Arc<dyn Clock>,
+    /// Monotonic time 0 of the trackers.
+    origin: Instant,
     inner: Mutex<Inner>,
     wake: Notify,
 }
@@ -49,6 +60,7 @@ impl Heartbeats {
     /// No trackers yet; time is read from `clock`.
     pub fn new(clock: Arc<dyn Clock>) -> Heartbeats {
         Heartbeats {
+            origin: clock.mono(),
             clock,
             inner: Mutex::default(),
             wake: Notify::new(),
@@ -59,10 +71,36 @@ impl Heartbeats {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts tracking `entity` (process `pid`); periods count from `start_ns`.
-    pub fn add(&self, entity: EntityRef, pid: u32, spec: HeartbeatSpec, start_ns: i64) {
+    /// Monotonic ns since the origin: the time base of the trackers.
+    fn mono_ns(&self) -> i64 {
+        let since = self.clock.mono().saturating_duration_since(self.origin);
+        i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+    }
+
+    /// The instant `ns` (in the trackers' time base) stands for.
+    fn instant_at(&self, ns: i64) -> Instant {
+        let after = Duration::from_nanos(u64::try_from(ns).unwrap_or(0));
+        // Beyond what an Instant holds: wake in a year and look again.
+        self.origin
+            .checked_add(after)
+            .unwrap_or_else(|| self.clock.mono() + Duration::from_secs(365 * 86_400))
+    }
+
+    /// Starts tracking `entity` (process `pid`); periods count from now.
+    ///
+    /// Now, on this agent's monotonic clock: the moment this agent started
+    /// (or restarted) the process, or began watching one it did not start
+    /// (an attached pid, a followed daemon, a process found again after the
+    /// agent restarted). The state's `since_ns` is a wall-clock reading,
+    /// possibly taken on another node (the one that served the attach):
+    /// converting it would carry that clock's offset, or a jump between the
+    /// two readings, into the first boundary (a boundary already in the past
+    /// fires at once; one in the future delays detection). The local start
+    /// is what this watcher can measure, and it gives the first period its
+    /// full length. `since_ns` stays the label shown to users.
+    pub fn add(&self, entity: EntityRef, pid: u32, spec: HeartbeatSpec) {
         let Some(uid) = entity.uid else { return };
-        let tracker = HeartbeatTracker::new(spec, start_ns);
+        let tracker = HeartbeatTracker::new(spec, self.mono_ns());
         let mut g = self.lock();
         if let Some(old) = g.entries.remove(&uid) {
             g.wheel.remove(&(old.tracker.next_boundary(), uid));
@@ -76,6 +114,7 @@ impl Heartbeats {
                 tracker,
                 entity,
                 pid,
+                last_beat_wall_ns: 0,
             },
         );
         drop(g);
@@ -110,10 +149,12 @@ impl Heartbeats {
         self.lock().entries.contains_key(&uid)
     }
 
-    fn beat_locked(g: &mut Inner, uid: Uid, now: i64) -> Option<Vec<Missed>> {
+    /// A heartbeat at monotonic `now`, labelled with the wall reading `wall_ns`.
+    fn beat_locked(g: &mut Inner, uid: Uid, now: i64, wall_ns: i64) -> Option<Vec<Missed>> {
         let e = g.entries.get_mut(&uid)?;
         let before = e.tracker.next_boundary();
         let missed = e.tracker.beat(now);
+        e.last_beat_wall_ns = wall_ns;
         let after = e.tracker.next_boundary();
         let entity = e.entity.clone();
         if before != after {
@@ -134,14 +175,16 @@ impl Heartbeats {
 
     /// A heartbeat of entity `uid`; None if it is not tracked.
     pub fn beat(&self, uid: Uid) -> Option<Vec<Missed>> {
-        Self::beat_locked(&mut self.lock(), uid, self.clock.wall_ns())
+        let (now, wall) = (self.mono_ns(), self.clock.wall_ns());
+        Self::beat_locked(&mut self.lock(), uid, now, wall)
     }
 
     /// A heartbeat from process `pid` (the sd_notify socket); None if no entity runs as `pid`.
     pub fn beat_pid(&self, pid: u32) -> Option<Vec<Missed>> {
+        let (now, wall) = (self.mono_ns(), self.clock.wall_ns());
         let mut g = self.lock();
         let uid = *g.by_pid.get(&pid)?;
-        Self::beat_locked(&mut g, uid, self.clock.wall_ns())
+        Self::beat_locked(&mut g, uid, now, wall)
     }
 
     /// A9: back to OK.
@@ -151,15 +194,17 @@ impl Heartbeats {
         }
     }
 
-    /// Last heartbeat and state, for the tree view.
+    /// Last heartbeat (the wall-clock reading taken at it; 0 = none yet) and
+    /// state, for the tree view.
     pub fn view(&self, uid: Uid) -> Option<(i64, HeartbeatState)> {
         self.lock()
             .entries
             .get(&uid)
-            .map(|e| (e.tracker.last_beat_ns(), e.tracker.state()))
+            .map(|e| (e.last_beat_wall_ns, e.tracker.state()))
     }
 
-    /// Closes every period that ended by `now`; returns the thresholds crossed.
+    /// Closes every period that ended by monotonic `now`; returns the
+    /// thresholds crossed and the next boundary.
     fn close_due(&self, now: i64) -> (Vec<Missed>, Option<i64>) {
         let mut g = self.lock();
         let mut out = Vec::new();
@@ -186,7 +231,7 @@ impl Heartbeats {
     /// sends crossed thresholds to the agent.
     pub async fn run_timer(&self, tx: mpsc::UnboundedSender<Missed>) {
         loop {
-            let (missed, next) = self.close_due(self.clock.wall_ns());
+            let (missed, next) = self.close_due(self.mono_ns());
             for m in missed {
                 if tx.send(m).is_err() {
                     return;
@@ -194,14 +239,127 @@ impl Heartbeats {
             }
             match next {
                 Some(deadline) => {
-                    let wait = u64::try_from(deadline - self.clock.wall_ns()).unwrap_or(0);
                     tokio::select! {
-                        _ = tokio::time::sleep(std::time::Duration::from_nanos(wait)) => {}
+                        _ = tokio::time::sleep_until(self.instant_at(deadline)) => {}
                         _ = self.wake.notified() => {}
                     }
                 }
                 None => self.wake.notified().await,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FakeClock;
+    use std::time::Duration;
+    use tokio::time::{Instant, sleep};
+
+    const MS: u64 = 1_000_000;
+    const JUMP_NS: i64 = 60_000_000_000;
+    /// A wall-clock reading of 2025, far from 0 so that labels are recognisable.
+    const WALL_START: i64 = 1_750_000_000_000_000_000;
+
+    fn entity() -> EntityRef {
+        EntityRef {
+            node: 1,
+            name: "wd".into(),
+            uid: Some(7),
+        }
+    }
+
+    fn spec(hpdl: u32, hpdh: u32) -> HeartbeatSpec {
+        HeartbeatSpec {
+            period_ns: 100 * MS,
+            hpdl,
+            hpdh,
+        }
+    }
+
+    /// Trackers on a fake clock, with their timer running.
+    fn start(clock: &Arc<FakeClock>) -> (Arc<Heartbeats>, mpsc::UnboundedReceiver<Missed>) {
+        let hb = Arc::new(Heartbeats::new(clock.clone()));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let timer = hb.clone();
+        tokio::spawn(async move { timer.run_timer(tx).await });
+        (hb, rx)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn h5_wall_clock_jumps_do_not_fire_missed_heartbeats_of_a_healthy_entity() {
+        let clock = Arc::new(FakeClock::new(WALL_START));
+        let (hb, mut rx) = start(&clock);
+        hb.add(entity(), 42, spec(1, 2));
+        // One beat in the middle of each 100 ms period, for 3 s; the wall
+        // clock jumps forward, back, and back again on the way.
+        for k in 1..=30 {
+            sleep(Duration::from_millis(if k == 1 { 50 } else { 100 })).await;
+            match k {
+                10 => clock.jump_wall(JUMP_NS),
+                20 | 25 => clock.jump_wall(-JUMP_NS),
+                _ => {}
+            }
+            let wall = clock.wall_ns();
+            assert!(
+                hb.beat_pid(42).unwrap().is_empty(),
+                "beat {k} closed a missed period"
+            );
+            // The last heartbeat shown is the wall-clock reading at the beat.
+            assert_eq!(hb.view(7).unwrap(), (wall, HeartbeatState::Ok));
+        }
+        sleep(Duration::from_millis(60)).await;
+        assert!(
+            rx.try_recv().is_err(),
+            "a healthy entity was reported missed"
+        );
+        assert_eq!(hb.view(7).unwrap().1, HeartbeatState::Ok);
+    }
+
+    /// When (after the tracker starts) the timer reports each threshold of
+    /// an entity that beats once at 50 ms and then stops; `jump` is applied to
+    /// the wall clock at 150 ms, between the last boundary that saw a beat and
+    /// the first missed one.
+    async fn detections(jump: i64) -> Vec<(HeartbeatMiss, Duration)> {
+        let clock = Arc::new(FakeClock::new(WALL_START));
+        let (hb, mut rx) = start(&clock);
+        let t0 = Instant::now();
+        hb.add(entity(), 42, spec(2, 3));
+        sleep(Duration::from_millis(50)).await;
+        assert!(hb.beat(7).unwrap().is_empty());
+        sleep(Duration::from_millis(100)).await;
+        clock.jump_wall(jump);
+        let mut out = Vec::new();
+        for _ in 0..2 {
+            // Paused time: the runtime sleeps straight to the timer's next deadline.
+            let m = tokio::time::timeout(Duration::from_secs(120), rx.recv())
+                .await
+                .expect("no missed-heartbeat report within 120 s")
+                .unwrap();
+            out.push((m.miss, Instant::now() - t0));
+        }
+        out
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn h5_stopped_heartbeat_is_detected_at_its_monotonic_boundaries_despite_wall_jumps() {
+        // Periods [0,100) [100,200) [200,300) [300,400) ms: the first has the
+        // beat, hpdl = 2 missed periods end at 300 ms, hpdh = 3 at 400 ms.
+        let expected = vec![
+            (HeartbeatMiss::Low, Duration::from_millis(300)),
+            (HeartbeatMiss::High, Duration::from_millis(400)),
+        ];
+        assert_eq!(detections(0).await, expected, "without a jump");
+        assert_eq!(
+            detections(-JUMP_NS).await,
+            expected,
+            "wall clock set back 60 s"
+        );
+        assert_eq!(
+            detections(JUMP_NS).await,
+            expected,
+            "wall clock set forward 60 s"
+        );
     }
 }

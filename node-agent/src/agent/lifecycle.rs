@@ -216,12 +216,7 @@ impl Agent {
         hb: Option<HeartbeatSpec>,
     ) {
         let Some(uid) = entity.uid else { return };
-        let created = self
-            .ctx
-            .node
-            .read_now(|s| s.entity(&entity).map(|e| e.stats.since_ns).unwrap_or(0));
-        let since = if created > 0 { created } else { now_ns() };
-        match self.spawn_child(&entity, argv, instance, hb, since) {
+        match self.spawn_child(&entity, argv, instance, hb) {
             Ok(pid) => {
                 tracing::info!(entity = %entity.name, pid, instance, "started");
                 let node = self.ctx.node.clone();
@@ -259,14 +254,13 @@ impl Agent {
     }
 
     /// Spawns a child for an entity and registers its watcher. Heartbeat
-    /// periods count from `since_ns`, the start time the state records.
+    /// periods count from the spawn, on the monotonic clock.
     fn spawn_child(
         &mut self,
         entity: &EntityRef,
         argv: &[String],
         instance: u64,
         hb: Option<HeartbeatSpec>,
-        since_ns: i64,
     ) -> std::io::Result<u32> {
         let uid = entity.uid.unwrap_or(0);
         let log = self.ctx.logs.open(&entity.name);
@@ -303,7 +297,7 @@ impl Agent {
         );
         if let Some(hb) = hb {
             // A (re)started process gets a fresh tracker.
-            self.ctx.heartbeats.add(entity.clone(), pid, hb, since_ns);
+            self.ctx.heartbeats.add(entity.clone(), pid, hb);
         }
         Ok(pid)
     }
@@ -358,16 +352,9 @@ impl Agent {
             if self.ctx.heartbeats.tracks(uid) {
                 self.ctx.heartbeats.set_pid(uid, pid);
             } else {
-                // Periods count from the moment the entity was created (or
-                // last restarted), as the state records it, so they are the
-                // same whichever agent watches it.
-                let start = self
-                    .ctx
-                    .node
-                    .read_now(|s| s.entity(&entity).map(|e| e.stats.since_ns).unwrap_or(0));
-                self.ctx
-                    .heartbeats
-                    .add(entity, pid, hb, if start > 0 { start } else { now_ns() });
+                // Periods count from now, when this agent begins watching, on
+                // its monotonic clock (H5; see Heartbeats::add).
+                self.ctx.heartbeats.add(entity, pid, hb);
             }
         }
     }
@@ -522,7 +509,7 @@ impl Agent {
         let mut restarted = None;
         if let Some(step) = plan.restart.take() {
             let at = now_ns();
-            match self.restart(&w, &step.action.kind, at) {
+            match self.restart(&w, &step.action.kind) {
                 Ok(pid) => restarted = Some((i64::from(pid), at)),
                 Err(why) => {
                     tracing::warn!(action = %step.path, %why, "restart failed");
@@ -592,7 +579,7 @@ impl Agent {
     }
 
     /// Starts the restart line; the new process replaces the old one in the table.
-    fn restart(&mut self, w: &Watched, kind: &ActionKind, at_ns: i64) -> Result<u32, String> {
+    fn restart(&mut self, w: &Watched, kind: &ActionKind) -> Result<u32, String> {
         let ActionKind::Restart { command_line } = kind else {
             return Err("not a restart action".into());
         };
@@ -603,7 +590,7 @@ impl Agent {
                 .unwrap_or((1, None))
         });
         let pid = self
-            .spawn_child(&w.entity, &argv, instance, hb, at_ns)
+            .spawn_child(&w.entity, &argv, instance, hb)
             .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
         tracing::info!(entity = %w.entity.name, pid, instance, "restarted");
         Ok(pid)
