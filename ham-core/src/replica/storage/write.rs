@@ -7,7 +7,7 @@ use redb::Durability;
 use super::snapfile::{self, SnapshotFile};
 use super::{
     ENTRIES, K_HARD_STATE, K_SNAP_FILE, K_SNAP_META, K_TRUNCATED, META, RedbStorage, Tables,
-    blocking, encode, pair,
+    blocking, encode, entry_record, meta_record, pair,
 };
 use crate::replica::error::ReplicaError;
 
@@ -78,18 +78,30 @@ impl RedbStorage {
         };
         let written = self.transact(durable, "persisting raft state", |(log, meta)| {
             if let (Some(s), Some(f)) = (snapshot, &file) {
-                meta.insert(K_SNAP_META, encode(s.get_metadata())?.as_slice())?;
-                meta.insert(K_SNAP_FILE, f.encode().as_slice())?;
-                meta.insert(K_TRUNCATED, &pair(truncated.0, truncated.1)[..])?;
+                meta.insert(
+                    K_SNAP_META,
+                    meta_record(K_SNAP_META, &encode(s.get_metadata())?).as_slice(),
+                )?;
+                meta.insert(
+                    K_SNAP_FILE,
+                    meta_record(K_SNAP_FILE, &f.encode()).as_slice(),
+                )?;
+                meta.insert(
+                    K_TRUNCATED,
+                    meta_record(K_TRUNCATED, &pair(truncated.0, truncated.1)).as_slice(),
+                )?;
                 log.retain(|_, _| false)?;
             }
             if let Some(first) = entries.first() {
                 log.retain_in(first.index.., |_, _| false)?;
                 for e in entries {
-                    log.insert(e.index, encode(e)?.as_slice())?;
+                    log.insert(e.index, entry_record(e)?.as_slice())?;
                 }
             }
-            meta.insert(K_HARD_STATE, encode(&hard_state)?.as_slice())?;
+            meta.insert(
+                K_HARD_STATE,
+                meta_record(K_HARD_STATE, &encode(&hard_state)?).as_slice(),
+            )?;
             Ok(())
         });
         if let Err(e) = written {
@@ -199,9 +211,18 @@ impl RedbStorage {
         snap.set_metadata(meta);
         snap.data = data.into();
         self.transact(true, "saving snapshot", |(log, meta)| {
-            meta.insert(K_SNAP_META, encode(snap.get_metadata())?.as_slice())?;
-            meta.insert(K_SNAP_FILE, file.encode().as_slice())?;
-            meta.insert(K_TRUNCATED, &pair(truncated.0, truncated.1)[..])?;
+            meta.insert(
+                K_SNAP_META,
+                meta_record(K_SNAP_META, &encode(snap.get_metadata())?).as_slice(),
+            )?;
+            meta.insert(
+                K_SNAP_FILE,
+                meta_record(K_SNAP_FILE, &file.encode()).as_slice(),
+            )?;
+            meta.insert(
+                K_TRUNCATED,
+                meta_record(K_TRUNCATED, &pair(truncated.0, truncated.1)).as_slice(),
+            )?;
             log.retain_in(..=truncated.0, |_, _| false)?;
             Ok(())
         })?;
