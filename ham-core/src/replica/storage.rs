@@ -28,10 +28,12 @@
 
 mod load;
 pub(crate) mod snapfile;
+pub(crate) mod space;
 mod write;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use raft::eraftpb::{Entry, HardState, Snapshot};
@@ -40,6 +42,7 @@ use redb::{Database, TableDefinition};
 
 use super::error::ReplicaError;
 use snapfile::SnapshotFile;
+use space::DiskSpace;
 
 /// Log entries by index.
 const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
@@ -64,7 +67,13 @@ const FORMAT_3: u32 = 3;
 
 /// The open store plus its in-memory mirror.
 pub(crate) struct RedbStorage {
-    db: Database,
+    /// None only between closing a database that failed a write and opening it again.
+    db: Option<Database>,
+    /// A write failed with an IO error: redb refuses every later one (`PreviousIo`) until the
+    /// database is closed and opened again, which the next write does first.
+    db_failed: bool,
+    /// Whether the disk is full; shared with the handles, which refuse proposals meanwhile.
+    space: Arc<DiskSpace>,
     path: PathBuf,
     hard_state: HardState,
     /// Latest snapshot (metadata and data); index 0 = none yet (a node that joins).
@@ -207,6 +216,11 @@ impl RedbStorage {
     pub(crate) fn new_snapshot_name(&self, index: u64) -> String {
         let n = self.file_seq.fetch_add(1, Ordering::Relaxed);
         SnapshotFile::name_for(index, (self.boot << 32) | (n & 0xffff_ffff))
+    }
+
+    /// The disk space state, for handles to refuse proposals while the disk is full.
+    pub(crate) fn disk_space(&self) -> Arc<DiskSpace> {
+        Arc::clone(&self.space)
     }
 
     /// Whether raft asked for a snapshot newer than the stored one (clears the flag).

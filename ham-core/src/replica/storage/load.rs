@@ -88,7 +88,9 @@ fn open_inner(
     };
     validate(&loaded).map_err(|m| ReplicaError::Corrupt(format!("{}: {m}", path.display())))?;
     let mut storage = RedbStorage {
-        db,
+        db: Some(db),
+        db_failed: false,
+        space: std::sync::Arc::new(super::space::DiskSpace::open(dir)),
         path: path.clone(),
         hard_state: loaded.hard_state,
         snapshot: loaded.snapshot,
