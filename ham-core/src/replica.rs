@@ -101,6 +101,10 @@ struct Shared<S: StateMachine> {
     sm: Arc<RwLock<S>>,
     status: watch::Receiver<ReplicaStatus>,
     propose_timeout: Duration,
+    /// Why the owner task ended by itself (empty while it runs or after `shutdown`).
+    stopped: watch::Receiver<Option<ReplicaError>>,
+    /// Full disk: proposals are refused before they reach raft (HAM-CONTRACT M4).
+    space: Arc<storage::space::DiskSpace>,
 }
 
 /// The way to talk to a running replica; cheap to clone.
@@ -144,7 +148,9 @@ impl<S: StateMachine> ReplicaHandle<S> {
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
         let (driver, status) = driver::Driver::open(&cfg, sm, transport)?;
         let sm = driver.state_machine();
-        tokio::spawn(driver.run(rx));
+        let space = driver.disk_space();
+        let (stopped_tx, stopped) = watch::channel(None);
+        tokio::spawn(driver.run(rx, stopped_tx));
         Ok(ReplicaHandle {
             shared: Arc::new(Shared {
                 id: cfg.id,
@@ -152,6 +158,8 @@ impl<S: StateMachine> ReplicaHandle<S> {
                 sm,
                 status,
                 propose_timeout: cfg.propose_timeout,
+                stopped,
+                space,
             }),
         })
     }
@@ -178,7 +186,13 @@ impl<S: StateMachine> ReplicaHandle<S> {
     /// Proposes a command; resolves with the state machine's output once it is committed AND
     /// applied on this node. Err(NoQuorum) after propose_timeout when it can't commit (no leader
     /// / no quorum; the command may still commit later), Err(Stopped) after shutdown.
+    /// Err(NoSpace) at once, before raft sees it, while the disk is full.
     pub async fn propose(&self, command: Vec<u8>) -> Result<S::Output, ReplicaError> {
+        if self.shared.space.is_full() {
+            return Err(ReplicaError::NoSpace(
+                "the disk holding the raft log is full".into(),
+            ));
+        }
         self.call(|reply| Command::Propose { command, reply }).await
     }
 
@@ -246,6 +260,23 @@ impl<S: StateMachine> ReplicaHandle<S> {
     /// A cheap copy of the current status.
     pub fn status(&self) -> ReplicaStatus {
         self.shared.status.borrow().clone()
+    }
+
+    /// Resolves with the error the owner task stopped with, if it ends by itself (a fatal
+    /// storage error, or a panic); never resolves while it runs or after `shutdown`. A daemon
+    /// selects on it to exit rather than answer "stopping" forever.
+    pub async fn stopped(&self) -> ReplicaError {
+        let mut rx = self.shared.stopped.clone();
+        let why = rx
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|w| w.clone());
+        match why {
+            Some(e) => e,
+            // Ended without a word: by request.
+            None => std::future::pending().await,
+        }
     }
 
     /// Stops the owner task after persisting; later calls return Stopped.

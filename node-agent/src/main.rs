@@ -149,6 +149,7 @@ async fn run(args: Args) -> Result<(), Failure> {
         })
         .map_err(fail(3))?;
     transport.attach(replica.clone());
+    let replica_ended = replica.clone();
     let node = Node::new(identity.clone(), replica);
     // Addresses of nodes added at run time, as the restored state knows them.
     for (peer, meta) in node.read_now(|s| s.nodes.clone()) {
@@ -159,6 +160,18 @@ async fn run(args: Args) -> Result<(), Failure> {
     let cluster = Cluster::new(node.clone(), transport.clone());
 
     let stop = Arc::new(Notify::new());
+    // A replica that stops by itself cannot serve writes any more: stop in order and exit 1,
+    // for a supervisor to restart us, rather than answer "stopping" forever.
+    let died = Arc::new(std::sync::Mutex::new(None));
+    tokio::spawn({
+        let (died, stop) = (died.clone(), stop.clone());
+        async move {
+            let e = replica_ended.stopped().await;
+            tracing::error!(error = %e, "the replica stopped by itself; stopping");
+            *died.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+            stop.notify_one();
+        }
+    });
     let agent = agent::start(
         cluster.clone(),
         &settings.data_dir,
@@ -207,6 +220,9 @@ async fn run(args: Args) -> Result<(), Failure> {
         let _ = std::fs::remove_file(socket);
     }
     tracing::info!("ham stopped");
+    if let Some(e) = died.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(fail(1)(anyhow::anyhow!("the replica stopped: {e}")));
+    }
     served.and(tcp_served.and_then(|r| r)).map_err(fail(1))
 }
 

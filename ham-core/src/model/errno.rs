@@ -22,6 +22,8 @@ pub enum Errno {
     Eagain,
     /// Out of memory or over a quota.
     Enomem,
+    /// No space left on the device: the write was refused before it was proposed.
+    Enospc,
     /// Not permitted.
     Eperm,
     /// Access denied.
@@ -53,7 +55,7 @@ pub enum StatusClass {
 
 impl Errno {
     /// Every errno, for tables and tests.
-    pub const ALL: [Errno; 11] = [
+    pub const ALL: [Errno; 12] = [
         Errno::Einval,
         Errno::Enametoolong,
         Errno::Eexist,
@@ -62,6 +64,7 @@ impl Errno {
         Errno::Ebadf,
         Errno::Eagain,
         Errno::Enomem,
+        Errno::Enospc,
         Errno::Eperm,
         Errno::Eacces,
         Errno::Eio,
@@ -78,6 +81,7 @@ impl Errno {
             Errno::Ebadf => "EBADF",
             Errno::Eagain => "EAGAIN",
             Errno::Enomem => "ENOMEM",
+            Errno::Enospc => "ENOSPC",
             Errno::Eperm => "EPERM",
             Errno::Eacces => "EACCES",
             Errno::Eio => "EIO",
@@ -95,6 +99,7 @@ impl Errno {
             Errno::Ebadf => 9,
             Errno::Eagain => 11,
             Errno::Enomem => 12,
+            Errno::Enospc => 28,
             Errno::Eperm => 1,
             Errno::Eacces => 13,
             Errno::Eio => 5,
@@ -113,7 +118,7 @@ impl Errno {
             Errno::Eexist => StatusClass::AlreadyExists,
             Errno::Enoent | Errno::Ehostunreach => StatusClass::NotFound,
             Errno::Ebadf | Errno::Eagain => StatusClass::Unavailable,
-            Errno::Enomem => StatusClass::ResourceExhausted,
+            Errno::Enomem | Errno::Enospc => StatusClass::ResourceExhausted,
             Errno::Eperm | Errno::Eacces => StatusClass::PermissionDenied,
             Errno::Eio => StatusClass::Internal,
         }
@@ -178,6 +183,7 @@ mod tests {
             (Errno::Ebadf, Unavailable),
             (Errno::Eagain, Unavailable),
             (Errno::Enomem, ResourceExhausted),
+            (Errno::Enospc, ResourceExhausted),
             (Errno::Eperm, PermissionDenied),
             (Errno::Eacces, PermissionDenied),
         ];

@@ -119,6 +119,22 @@ impl<S: StateMachine> Drop for Driver<S> {
     }
 }
 
+/// Reports why the owner task ended when it is dropped: the error it stopped with, or, if it
+/// unwinds before saying (a panic in raft-rs or `apply`), that it ended unexpectedly.
+struct StopNotice(watch::Sender<Option<ReplicaError>>, Option<ReplicaError>);
+
+impl Drop for StopNotice {
+    fn drop(&mut self) {
+        let why = self.1.take().or_else(|| {
+            std::thread::panicking()
+                .then(|| ReplicaError::Storage("the replica task ended unexpectedly".into()))
+        });
+        if let Some(e) = why {
+            self.0.send_replace(Some(e));
+        }
+    }
+}
+
 /// Wall-clock ms since the epoch, for proposal deadlines (compared across
 /// nodes, so it is the wall clock; skew below the propose timeout is harmless).
 fn wall_ms() -> u64 {
@@ -158,11 +174,24 @@ impl<S: StateMachine> Driver<S> {
         Arc::clone(&self.sm)
     }
 
-    /// The task body: runs until shutdown, a closed channel or a fatal storage error.
-    pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Command<S>>) {
+    /// The disk space state of the store, shared with handles.
+    pub(crate) fn disk_space(&self) -> Arc<crate::replica::storage::space::DiskSpace> {
+        self.node.store().disk_space()
+    }
+
+    /// The task body: runs until shutdown, a closed channel or a fatal storage error. A fatal
+    /// error (or an unwinding panic) ends up in `stopped`, for `ReplicaHandle::stopped`; a
+    /// requested stop leaves it empty.
+    pub(crate) async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Command<S>>,
+        stopped: watch::Sender<Option<ReplicaError>>,
+    ) {
+        let mut notice = StopNotice(stopped, None);
         let mut done = None;
         if let Err(e) = self.run_loop(&mut rx, &mut done).await {
-            tracing::error!(replica = self.id, "replica stopped: {e}");
+            tracing::error!(replica = self.id, error = %e, "replica stopped");
+            notice.1 = Some(e);
         }
         self.finish_snapshot_build().await;
         if let Err(e) = self.node.mut_store().sync() {

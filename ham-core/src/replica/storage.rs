@@ -10,20 +10,30 @@
 //!   entry just before the first stored one, u64 LE each), `boot_count` (u64 LE, bumped at
 //!   every open).
 //!
+//! Every value but `format` is sealed (HAM-CONTRACT M3): a CRC-32 (LE) in front of the bytes,
+//! computed over the record's key and the bytes, so that a damaged value, or one found under
+//! another key, fails its check when the store is opened instead of being applied. Entries are
+//! read from redb only then (raft is served from the verified copy in memory), and so is the
+//! snapshot file, whose own CRC-32 its record holds.
+//!
 //! Snapshot bytes are the replica's (`snapdata.rs`: the applied-request record, then the state
 //! machine's bytes). Format 1 kept the state machine's bytes alone in `meta` itself
-//! (`snapshot_data`), format 2 kept them alone in the file; such stores are converted when they
-//! are opened (see `snapfile.rs` for why the bytes moved out of redb).
+//! (`snapshot_data`), format 2 kept them alone in the file; format 3 had no checksums on its
+//! records. Such stores are converted when they are opened (see `snapfile.rs` for why the bytes
+//! moved out of redb); the checksums of a format 1 to 3 store are computed from what is read at
+//! that moment, which is trusted like every conversion.
 //!
 //! Disk is the truth. A copy of the log (bounded by compaction) and of the metadata is kept in
 //! memory to serve raft's reads; it is changed only after the write transaction committed.
 
 mod load;
 pub(crate) mod snapfile;
+pub(crate) mod space;
 mod write;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use raft::eraftpb::{Entry, HardState, Snapshot};
@@ -32,6 +42,7 @@ use redb::{Database, TableDefinition};
 
 use super::error::ReplicaError;
 use snapfile::SnapshotFile;
+use space::DiskSpace;
 
 /// Log entries by index.
 const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
@@ -46,15 +57,23 @@ const K_SNAP_FILE: &str = "snapshot_file";
 const K_TRUNCATED: &str = "truncated";
 const K_BOOT: &str = "boot_count";
 /// Current value of the `format` key.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 /// The format that kept the state machine's bytes in `meta`; converted at open.
 const FORMAT_1: u32 = 1;
 /// The format whose snapshot files held the state machine's bytes alone; converted at open.
 const FORMAT_2: u32 = 2;
+/// The format whose records carried no checksum; converted at open.
+const FORMAT_3: u32 = 3;
 
 /// The open store plus its in-memory mirror.
 pub(crate) struct RedbStorage {
-    db: Database,
+    /// None only between closing a database that failed a write and opening it again.
+    db: Option<Database>,
+    /// A write failed with an IO error: redb refuses every later one (`PreviousIo`) until the
+    /// database is closed and opened again, which the next write does first.
+    db_failed: bool,
+    /// Whether the disk is full; shared with the handles, which refuse proposals meanwhile.
+    space: Arc<DiskSpace>,
     path: PathBuf,
     hard_state: HardState,
     /// Latest snapshot (metadata and data); index 0 = none yet (a node that joins).
@@ -97,6 +116,38 @@ fn blocking<R>(f: impl FnOnce() -> R) -> R {
 fn encode<M: protobuf::Message>(m: &M) -> Result<Vec<u8>, redb::Error> {
     m.write_to_bytes()
         .map_err(|e| redb::Error::Corrupted(format!("protobuf encode: {e}")))
+}
+
+/// The checksum of a record: CRC-32 of its key, then its bytes.
+fn checksum(key: &[u8], bytes: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(key);
+    h.update(bytes);
+    h.finalize()
+}
+
+/// A record as stored: its checksum (u32 LE), then its bytes.
+fn seal(key: &[u8], bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + bytes.len());
+    out.extend_from_slice(&checksum(key, bytes).to_le_bytes());
+    out.extend_from_slice(bytes);
+    out
+}
+
+/// The bytes of a stored record, if its checksum holds.
+fn unseal<'a>(key: &[u8], stored: &'a [u8]) -> Option<&'a [u8]> {
+    let (sum, bytes) = stored.split_at_checked(4)?;
+    (u32::from_le_bytes(sum.try_into().ok()?) == checksum(key, bytes)).then_some(bytes)
+}
+
+/// A `meta` value as stored.
+fn meta_record(key: &str, bytes: &[u8]) -> Vec<u8> {
+    seal(key.as_bytes(), bytes)
+}
+
+/// A log entry as stored, sealed under its index.
+fn entry_record(e: &Entry) -> Result<Vec<u8>, redb::Error> {
+    Ok(seal(&e.index.to_le_bytes(), &encode(e)?))
 }
 
 fn pair(a: u64, b: u64) -> [u8; 16] {
@@ -165,6 +216,11 @@ impl RedbStorage {
     pub(crate) fn new_snapshot_name(&self, index: u64) -> String {
         let n = self.file_seq.fetch_add(1, Ordering::Relaxed);
         SnapshotFile::name_for(index, (self.boot << 32) | (n & 0xffff_ffff))
+    }
+
+    /// The disk space state, for handles to refuse proposals while the disk is full.
+    pub(crate) fn disk_space(&self) -> Arc<DiskSpace> {
+        Arc::clone(&self.space)
     }
 
     /// Whether raft asked for a snapshot newer than the stored one (clears the flag).

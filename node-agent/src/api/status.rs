@@ -67,6 +67,10 @@ pub fn replica_error(err: ReplicaError) -> HamError {
             "the write could not reach a quorum; try again",
         ),
         ReplicaError::Stopped => HamError::new(Errno::Ebadf, "this HAM is stopping"),
+        ReplicaError::NoSpace(m) => HamError::new(
+            Errno::Enospc,
+            format!("the disk of this HAM is full; the write was not committed: {m}"),
+        ),
         other => HamError::new(Errno::Eio, other.to_string()),
     }
 }
@@ -86,6 +90,7 @@ mod tests {
             (Errno::Ebadf, Code::Unavailable),
             (Errno::Eagain, Code::Unavailable),
             (Errno::Enomem, Code::ResourceExhausted),
+            (Errno::Enospc, Code::ResourceExhausted),
             (Errno::Eperm, Code::PermissionDenied),
             (Errno::Eacces, Code::PermissionDenied),
         ];
@@ -109,6 +114,13 @@ mod tests {
         }
         let refused = from_status(Status::unavailable("connection refused"), 2);
         assert_eq!(refused.errno, Errno::Ebadf);
+    }
+
+    #[test]
+    fn m4_a_full_disk_is_resource_exhausted_with_enospc() {
+        let st = to_status(replica_error(ReplicaError::NoSpace("full".into())));
+        assert_eq!(st.code(), Code::ResourceExhausted);
+        assert_eq!(ErrorDetail::decode(st.details()).unwrap().errno, "ENOSPC");
     }
 
     #[test]

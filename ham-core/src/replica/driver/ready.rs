@@ -10,7 +10,41 @@ use protobuf::Message as _;
 use raft::eraftpb::{ConfChange, ConfChangeSingle, ConfChangeV2, Entry, EntryType, Snapshot};
 
 use super::{Driver, lock_write};
+use crate::replica::storage::RedbStorage;
 use crate::replica::{ApplyContext, ReplicaError, StateMachine, envelope, snapdata};
+
+/// How long a Ready that cannot be persisted for want of space is retried before the replica
+/// gives up (and `ham` exits, for its supervisor to restart it).
+const NO_SPACE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+/// Pause between those retries.
+const NO_SPACE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Runs `write` until it succeeds. A Ready raft handed over must reach the disk before it is
+/// advanced (its messages promise it), so it is never dropped: a write that fails for want of
+/// space (the store already released its reserve) is retried each second for a while, this
+/// task waiting (proposals are refused meanwhile by the handles, local reads go on); any other
+/// error, or no space for too long, is fatal.
+fn persist_until_done(
+    store: &mut RedbStorage,
+    mut write: impl FnMut(&mut RedbStorage) -> Result<(), ReplicaError>,
+) -> Result<(), ReplicaError> {
+    let start = std::time::Instant::now();
+    loop {
+        match write(store) {
+            Err(ReplicaError::NoSpace(e)) if start.elapsed() < NO_SPACE_PATIENCE => {
+                tracing::warn!(error = %e, "cannot persist raft state, no space left; retrying");
+                let wait = || std::thread::sleep(NO_SPACE_RETRY);
+                match tokio::runtime::Handle::try_current() {
+                    Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                        tokio::task::block_in_place(wait)
+                    }
+                    _ => wait(),
+                }
+            }
+            other => return other,
+        }
+    }
+}
 
 impl<S: StateMachine> Driver<S> {
     /// Handles every pending Ready. An error is fatal: the disk no longer matches raft.
@@ -50,15 +84,15 @@ impl<S: StateMachine> Driver<S> {
         // Committed entries are <= min(committed, persisted): safe to apply before step 5.
         self.apply(rd.take_committed_entries());
         let must_sync = rd.must_sync();
-        self.node
-            .mut_store()
-            .persist_ready(snapshot.as_ref(), rd.entries(), rd.hs(), must_sync)?;
+        persist_until_done(self.node.mut_store(), |store| {
+            store.persist_ready(snapshot.as_ref(), rd.entries(), rd.hs(), must_sync)
+        })?;
         // Votes and append responses: only once the state they promise is on disk.
         self.send(rd.take_persisted_messages());
         let mut light = self.node.advance(rd);
         // Persist the commit index before applying the entries it covers.
         if let Some(commit) = light.commit_index() {
-            self.node.mut_store().persist_commit(commit)?;
+            persist_until_done(self.node.mut_store(), |store| store.persist_commit(commit))?;
         }
         self.send(light.take_messages());
         self.apply(light.take_committed_entries());

@@ -2,12 +2,18 @@
 //! `StateMachine::snapshot`) and a blocking thread serializes it and writes its file; when the
 //! file is on disk, this task records it in the store and compacts the log behind it. Entries
 //! keep being applied, and messages answered, while a snapshot is built.
+//!
+//! A snapshot that cannot be built, written or recorded is never fatal: the log it would have
+//! compacted is still whole on disk. The failure is logged, its file removed, and a new build
+//! tried `RETRY_TICKS` later; a failure for want of space also marks the disk full (see
+//! `storage/space.rs`), so that writes are refused until space is free.
 
 use raft::eraftpb::ConfState;
 use tokio::sync::oneshot;
 
 use super::Driver;
 use crate::replica::storage::snapfile::{self, SnapshotFile};
+use crate::replica::storage::space::is_no_space;
 use crate::replica::{ReplicaError, StateMachine, snapdata};
 
 /// Ticks to wait after a failed build before trying again.
@@ -59,12 +65,18 @@ impl<S: StateMachine> Driver<S> {
             store.snapshot_dir().to_path_buf(),
             store.new_snapshot_name(index),
         );
+        let space = store.disk_space();
         let (tx, done) = oneshot::channel();
         tokio::task::spawn_blocking(move || {
             let data = snapdata::wrap(&applied, &job());
             let result = match snapfile::write(&dir, &name, &data) {
                 Ok(file) => Ok((data, file)),
-                Err(e) => Err(format!("writing {}: {e}", dir.join(&name).display())),
+                Err(e) => {
+                    if is_no_space(&e) {
+                        space.mark_full();
+                    }
+                    Err(format!("writing {}: {e}", dir.join(&name).display()))
+                }
             };
             if let Err(Ok((_, file))) = tx.send(result) {
                 // Nobody waits any more (the replica stopped): the file is not recorded.
@@ -86,7 +98,7 @@ impl<S: StateMachine> Driver<S> {
         let (data, file) = match result {
             Ok(ok) => ok,
             Err(e) => {
-                tracing::error!(replica = self.id, index, "snapshot failed: {e}");
+                tracing::error!(replica = self.id, index, error = %e, "snapshot failed; will retry");
                 self.snapshot_retry_tick = self.ticks + RETRY_TICKS;
                 return Ok(());
             }
@@ -99,7 +111,12 @@ impl<S: StateMachine> Driver<S> {
         // Keep a few entries behind the snapshot so that nearly caught-up followers still get
         // plain appends rather than the whole state.
         let compact_to = index.saturating_sub(self.keep_entries);
-        store.save_snapshot(index, conf_state, data, file, compact_to)?;
+        // On error the store removed the file and changed nothing else.
+        if let Err(e) = store.save_snapshot(index, conf_state, data, file, compact_to) {
+            tracing::error!(replica = self.id, index, error = %e, "recording a snapshot failed; will retry");
+            self.snapshot_retry_tick = self.ticks + RETRY_TICKS;
+            return Ok(());
+        }
         tracing::debug!(replica = self.id, index, "snapshot taken");
         self.last_snapshot = index;
         Ok(())

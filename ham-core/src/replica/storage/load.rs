@@ -13,8 +13,9 @@ use redb::{Database, DatabaseError, ReadableDatabase, TableError};
 
 use super::snapfile::{self, SnapshotFile};
 use super::{
-    ENTRIES, FORMAT, FORMAT_1, FORMAT_2, K_BOOT, K_FORMAT, K_HARD_STATE, K_SNAP_DATA, K_SNAP_FILE,
-    K_SNAP_META, K_TRUNCATED, META, RedbStorage, blocking, pair,
+    ENTRIES, FORMAT, FORMAT_1, FORMAT_2, FORMAT_3, K_BOOT, K_FORMAT, K_HARD_STATE, K_SNAP_DATA,
+    K_SNAP_FILE, K_SNAP_META, K_TRUNCATED, META, RedbStorage, blocking, encode, entry_record,
+    meta_record, pair, unseal,
 };
 use crate::replica::dedup::Applied;
 use crate::replica::error::ReplicaError;
@@ -28,6 +29,8 @@ struct Loaded {
     /// Format 1 or 2: the snapshot holds the state machine's bytes alone (in `meta` for
     /// format 1); the store must be converted.
     legacy: bool,
+    /// Format 1 to 3: records carry no checksum yet; the store must be converted.
+    unsealed: bool,
     truncated: (u64, u64),
     entries: VecDeque<Entry>,
     boot: u64,
@@ -85,7 +88,9 @@ fn open_inner(
     };
     validate(&loaded).map_err(|m| ReplicaError::Corrupt(format!("{}: {m}", path.display())))?;
     let mut storage = RedbStorage {
-        db,
+        db: Some(db),
+        db_failed: false,
+        space: std::sync::Arc::new(super::space::DiskSpace::open(dir)),
         path: path.clone(),
         hard_state: loaded.hard_state,
         snapshot: loaded.snapshot,
@@ -97,12 +102,12 @@ fn open_inner(
         snapshot_wanted: AtomicBool::new(false),
         boot: loaded.boot + 1,
     };
-    if loaded.legacy {
-        convert_old_format(&mut storage)?;
+    if loaded.unsealed {
+        convert_old_format(&mut storage, loaded.legacy)?;
     }
     let boot = storage.boot;
     storage.transact(true, "recording the boot count", |(_, meta)| {
-        meta.insert(K_BOOT, &boot.to_le_bytes()[..])?;
+        meta.insert(K_BOOT, meta_record(K_BOOT, &boot.to_le_bytes()).as_slice())?;
         Ok(())
     })?;
     let keep = storage.snapshot_file.as_ref().map(|f| f.name.as_str());
@@ -110,10 +115,13 @@ fn open_inner(
     Ok(storage)
 }
 
-/// Converts a format-1 or format-2 store: the state machine's bytes get an (empty) applied
-/// request record in front and go to a new snapshot file, out of `meta`.
-fn convert_old_format(s: &mut RedbStorage) -> Result<(), ReplicaError> {
-    let file = if s.snapshot.get_metadata().index > 0 {
+/// Converts a format 1 to 3 store. Formats 1 and 2 (`legacy`): the state machine's bytes get an
+/// (empty) applied request record in front and go to a new snapshot file, out of `meta`. All of
+/// them: every record is written again with its checksum, in one transaction.
+fn convert_old_format(s: &mut RedbStorage, legacy: bool) -> Result<(), ReplicaError> {
+    let file = if !legacy {
+        s.snapshot_file.clone()
+    } else if s.snapshot.get_metadata().index > 0 {
         s.snapshot.data = snapdata::wrap(&Applied::default(), &s.snapshot.data).into();
         let name = s.new_snapshot_name(s.snapshot.get_metadata().index);
         let written = blocking(|| snapfile::write(&s.snap_dir, &name, &s.snapshot.data))
@@ -122,10 +130,30 @@ fn convert_old_format(s: &mut RedbStorage) -> Result<(), ReplicaError> {
     } else {
         None
     };
-    s.transact(true, "converting the store to format 2", |(_, meta)| {
+    let (hard_state, snap_meta) = (s.hard_state.clone(), s.snapshot.get_metadata().clone());
+    let (truncated, entries) = (s.truncated, s.entries.clone());
+    s.transact(true, "converting the store", |(log, meta)| {
         meta.remove(K_SNAP_DATA)?;
         if let Some(f) = &file {
-            meta.insert(K_SNAP_FILE, f.encode().as_slice())?;
+            meta.insert(
+                K_SNAP_FILE,
+                meta_record(K_SNAP_FILE, &f.encode()).as_slice(),
+            )?;
+        }
+        meta.insert(
+            K_HARD_STATE,
+            meta_record(K_HARD_STATE, &encode(&hard_state)?).as_slice(),
+        )?;
+        meta.insert(
+            K_SNAP_META,
+            meta_record(K_SNAP_META, &encode(&snap_meta)?).as_slice(),
+        )?;
+        meta.insert(
+            K_TRUNCATED,
+            meta_record(K_TRUNCATED, &pair(truncated.0, truncated.1)).as_slice(),
+        )?;
+        for e in &entries {
+            log.insert(e.index, entry_record(e)?.as_slice())?;
         }
         meta.insert(K_FORMAT, &FORMAT.to_le_bytes()[..])?;
         Ok(())
@@ -169,16 +197,25 @@ fn bootstrap(
         txn.open_table(ENTRIES)?;
         let mut m = txn.open_table(META)?;
         m.insert(K_FORMAT, &FORMAT.to_le_bytes()[..])?;
-        m.insert(K_HARD_STATE, super::encode(&hard_state)?.as_slice())?;
+        m.insert(
+            K_HARD_STATE,
+            meta_record(K_HARD_STATE, &encode(&hard_state)?).as_slice(),
+        )?;
         m.insert(
             K_SNAP_META,
-            super::encode(snapshot.get_metadata())?.as_slice(),
+            meta_record(K_SNAP_META, &encode(snapshot.get_metadata())?).as_slice(),
         )?;
         if let Some(f) = &snapshot_file {
-            m.insert(K_SNAP_FILE, f.encode().as_slice())?;
+            m.insert(
+                K_SNAP_FILE,
+                meta_record(K_SNAP_FILE, &f.encode()).as_slice(),
+            )?;
         }
-        m.insert(K_TRUNCATED, &pair(truncated.0, truncated.1)[..])?;
-        m.insert(K_BOOT, &0u64.to_le_bytes()[..])?;
+        m.insert(
+            K_TRUNCATED,
+            meta_record(K_TRUNCATED, &pair(truncated.0, truncated.1)).as_slice(),
+        )?;
+        m.insert(K_BOOT, meta_record(K_BOOT, &0u64.to_le_bytes()).as_slice())?;
     }
     txn.commit()?;
     Ok(Loaded {
@@ -186,6 +223,7 @@ fn bootstrap(
         snapshot,
         snapshot_file,
         legacy: false,
+        unsealed: false,
         truncated,
         entries: VecDeque::new(),
         boot: 0,
@@ -219,20 +257,29 @@ fn read_all(db: &Database, path: &Path, snap_dir: &Path) -> Result<Option<Loaded
         }
         Err(e) => return Err(bad(format!("metadata table: {e}"))),
     };
-    let get_opt = |key: &str| -> Result<Option<Vec<u8>>, ReplicaError> {
+    let raw = |key: &str| -> Result<Option<Vec<u8>>, ReplicaError> {
         Ok(meta
             .get(key)
             .map_err(|e| io(&e))?
             .map(|v| v.value().to_vec()))
     };
+    let format = raw(K_FORMAT)?.ok_or_else(|| bad("metadata key `format` is missing".into()))?;
+    let legacy = format == FORMAT_1.to_le_bytes() || format == FORMAT_2.to_le_bytes();
+    let unsealed = legacy || format == FORMAT_3.to_le_bytes();
+    if format != FORMAT.to_le_bytes() && !unsealed {
+        return Err(bad(format!("unknown store format {format:?}")));
+    }
+    let get_opt = |key: &str| -> Result<Option<Vec<u8>>, ReplicaError> {
+        match raw(key)? {
+            Some(stored) if !unsealed => unseal(key.as_bytes(), &stored)
+                .map(|b| Some(b.to_vec()))
+                .ok_or_else(|| bad(format!("metadata record `{key}` fails its checksum"))),
+            other => Ok(other),
+        }
+    };
     let get = |key: &str| -> Result<Vec<u8>, ReplicaError> {
         get_opt(key)?.ok_or_else(|| bad(format!("metadata key `{key}` is missing")))
     };
-    let format = get(K_FORMAT)?;
-    let legacy = format == FORMAT_1.to_le_bytes() || format == FORMAT_2.to_le_bytes();
-    if format != FORMAT.to_le_bytes() && !legacy {
-        return Err(bad(format!("unknown store format {format:?}")));
-    }
     let hard_state: HardState = decode(&get(K_HARD_STATE)?, "hard state").map_err(bad)?;
     let mut snapshot = Snapshot::default();
     snapshot.set_metadata(decode(&get(K_SNAP_META)?, "snapshot metadata").map_err(bad)?);
@@ -269,7 +316,13 @@ fn read_all(db: &Database, path: &Path, snap_dir: &Path) -> Result<Option<Loaded
                 "log gap: expected entry {expected}, found {key}"
             )));
         }
-        let e: Entry = decode(value.value(), &format!("entry {key}")).map_err(bad)?;
+        let bytes = if unsealed {
+            value.value()
+        } else {
+            unseal(&key.to_le_bytes(), value.value())
+                .ok_or_else(|| bad(format!("log entry {key} fails its checksum")))?
+        };
+        let e: Entry = decode(bytes, &format!("entry {key}")).map_err(bad)?;
         if e.index != key {
             return Err(bad(format!("entry stored at {key} says index {}", e.index)));
         }
@@ -280,6 +333,7 @@ fn read_all(db: &Database, path: &Path, snap_dir: &Path) -> Result<Option<Loaded
         snapshot,
         snapshot_file,
         legacy,
+        unsealed,
         truncated,
         entries,
         boot: word(&boot, 0),

@@ -7,10 +7,10 @@ use raft::eraftpb::{ConfState, Entry, HardState, Snapshot};
 use raft::{GetEntriesContext, Storage, StorageError};
 use redb::{Database, ReadableTable};
 
-use super::FORMAT_2;
 use super::snapfile::{self, SnapshotFile};
 use super::{
-    FORMAT_1, K_FORMAT, K_HARD_STATE, K_SNAP_DATA, K_SNAP_FILE, META, RedbStorage, encode,
+    ENTRIES, FORMAT_1, FORMAT_2, FORMAT_3, K_BOOT, K_FORMAT, K_HARD_STATE, K_SNAP_DATA,
+    K_SNAP_FILE, K_SNAP_META, K_TRUNCATED, META, RedbStorage, encode, meta_record, unseal,
 };
 use crate::replica::ReplicaError;
 use crate::replica::dedup::Applied;
@@ -207,11 +207,12 @@ pub(crate) fn set_commit(dir: &Path, commit: u64) {
     let txn = db.begin_write().unwrap();
     {
         let mut meta = txn.open_table(META).unwrap();
-        let bytes = meta.get(K_HARD_STATE).unwrap().unwrap().value().to_vec();
-        let mut hs: HardState = protobuf::Message::parse_from_bytes(&bytes).unwrap();
+        let stored = meta.get(K_HARD_STATE).unwrap().unwrap().value().to_vec();
+        let bytes = unseal(K_HARD_STATE.as_bytes(), &stored).unwrap();
+        let mut hs: HardState = protobuf::Message::parse_from_bytes(bytes).unwrap();
         hs.commit = commit;
-        meta.insert(K_HARD_STATE, encode(&hs).unwrap().as_slice())
-            .unwrap();
+        let record = meta_record(K_HARD_STATE, &encode(&hs).unwrap());
+        meta.insert(K_HARD_STATE, record.as_slice()).unwrap();
     }
     txn.commit().unwrap();
 }
@@ -316,10 +317,134 @@ fn edit_meta(dir: &Path, f: impl FnOnce(&mut redb::Table<'_, &'static str, &'sta
     txn.commit().unwrap();
 }
 
+/// Rewrites a closed store the way format 3 stored it: no checksums on any record.
+fn strip_checksums(dir: &Path) {
+    let db = Database::create(dir.join("raft.redb")).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let mut meta = txn.open_table(META).unwrap();
+        for key in [K_HARD_STATE, K_SNAP_META, K_SNAP_FILE, K_TRUNCATED, K_BOOT] {
+            let Some(stored) = meta.get(key).unwrap().map(|v| v.value().to_vec()) else {
+                continue;
+            };
+            let bytes = unseal(key.as_bytes(), &stored).unwrap().to_vec();
+            meta.insert(key, bytes.as_slice()).unwrap();
+        }
+        meta.insert(K_FORMAT, &FORMAT_3.to_le_bytes()[..]).unwrap();
+        let mut log = txn.open_table(ENTRIES).unwrap();
+        let all: Vec<(u64, Vec<u8>)> = log
+            .range::<u64>(..)
+            .unwrap()
+            .map(|r| {
+                let (k, v) = r.unwrap();
+                (k.value(), v.value().to_vec())
+            })
+            .collect();
+        for (k, v) in all {
+            let bytes = unseal(&k.to_le_bytes(), &v).unwrap().to_vec();
+            log.insert(k, bytes.as_slice()).unwrap();
+        }
+    }
+    txn.commit().unwrap();
+}
+
+/// Changes `at` bytes of `marker` (every copy of it) in a closed store's file, as a damaged
+/// disk would, bypassing redb.
+fn damage_file(path: &Path, marker: &[u8], at: usize) -> usize {
+    let mut bytes = std::fs::read(path).unwrap();
+    let mut copies = 0;
+    let mut i = 0;
+    while i + marker.len() <= bytes.len() {
+        if &bytes[i..i + marker.len()] == marker {
+            bytes[i + at] ^= 0x01;
+            copies += 1;
+            i += marker.len();
+        } else {
+            i += 1;
+        }
+    }
+    std::fs::write(path, &bytes).unwrap();
+    copies
+}
+
+#[test]
+fn m3_a_damaged_log_entry_is_corruption_naming_the_file_and_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open_empty(dir.path());
+    let mut ents: Vec<Entry> = (1..=8).map(|i| entry(i, 1)).collect();
+    ents[4].data = b"payload-MARKER-m3-entry-five".to_vec().into();
+    s.persist_ready(None, &ents, Some(&hs(1, 8)), true).unwrap();
+    drop(s);
+    let path = dir.path().join("raft.redb");
+    assert!(damage_file(&path, b"MARKER-m3-entry-five", 3) >= 1);
+    let err = RedbStorage::open(dir.path(), &[], Vec::new).unwrap_err();
+    let ReplicaError::Corrupt(m) = &err else {
+        panic!("not corruption: {err}")
+    };
+    assert!(m.contains(&path.display().to_string()), "{m}");
+    assert!(m.contains("log entry 5 fails its checksum"), "{m}");
+}
+
+#[test]
+fn m3_a_damaged_metadata_record_is_corruption() {
+    for key in [K_HARD_STATE, K_SNAP_META, K_TRUNCATED, K_SNAP_FILE] {
+        let dir = tempfile::tempdir().unwrap();
+        store_with_snapshot(dir.path(), b"state");
+        // One bit of the record changed, its checksum left as it was.
+        edit_meta(dir.path(), |meta| {
+            let mut stored = meta.get(key).unwrap().unwrap().value().to_vec();
+            let last = stored.len() - 1;
+            stored[last] ^= 0x01;
+            meta.insert(key, stored.as_slice()).unwrap();
+        });
+        let err = RedbStorage::open(dir.path(), &[], Vec::new).unwrap_err();
+        assert!(
+            matches!(&err, ReplicaError::Corrupt(m)
+                if m.contains("raft.redb") && m.contains(&format!("`{key}` fails its checksum"))),
+            "{key}: {err}"
+        );
+    }
+}
+
+#[test]
+fn m3_format_3_store_gets_checksums_and_keeps_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    store_with_snapshot(dir.path(), b"format three");
+    strip_checksums(dir.path());
+    let s = open_empty(dir.path());
+    assert_eq!((s.first_index().unwrap(), s.last_index().unwrap()), (9, 12));
+    assert_eq!(s.hard_state().commit, 12);
+    assert_eq!(&s.snapshot_ref().data[..], b"format three");
+    drop(s);
+    // Every record now has its checksum: stripping them again works (it unseals each one).
+    let db = Database::create(dir.path().join("raft.redb")).unwrap();
+    {
+        let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
+        let meta = txn.open_table(META).unwrap();
+        assert_eq!(
+            meta.get(K_FORMAT).unwrap().unwrap().value(),
+            &super::FORMAT.to_le_bytes()[..]
+        );
+        for key in [K_HARD_STATE, K_SNAP_META, K_SNAP_FILE, K_TRUNCATED, K_BOOT] {
+            let stored = meta.get(key).unwrap().unwrap().value().to_vec();
+            assert!(unseal(key.as_bytes(), &stored).is_some(), "{key}");
+        }
+        let log = txn.open_table(ENTRIES).unwrap();
+        for r in log.range::<u64>(..).unwrap() {
+            let (k, v) = r.unwrap();
+            assert!(unseal(&k.value().to_le_bytes(), v.value()).is_some());
+        }
+    }
+    drop(db);
+    let s = open_empty(dir.path());
+    assert_eq!(terms(&s), vec![1, 1, 1, 1]);
+}
+
 #[test]
 fn format_1_store_is_converted_and_keeps_its_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     store_with_snapshot(dir.path(), b"old layout");
+    strip_checksums(dir.path());
     // Rewrite it the way format 1 stored it: the bytes in `meta`, no file.
     edit_meta(dir.path(), |meta| {
         meta.remove(K_SNAP_FILE).unwrap();
@@ -349,6 +474,7 @@ fn format_2_store_is_converted_and_keeps_its_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     // Format 2 stored the state machine's bytes alone in the file.
     store_with_snapshot(dir.path(), b"state alone");
+    strip_checksums(dir.path());
     edit_meta(dir.path(), |meta| {
         meta.insert(K_FORMAT, &FORMAT_2.to_le_bytes()[..]).unwrap();
     });

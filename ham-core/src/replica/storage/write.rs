@@ -2,25 +2,63 @@
 //! mirror changes only after the commit succeeded.
 
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
-use redb::Durability;
+use redb::{Database, Durability};
 
 use super::snapfile::{self, SnapshotFile};
+use super::space::is_no_space;
 use super::{
     ENTRIES, K_HARD_STATE, K_SNAP_FILE, K_SNAP_META, K_TRUNCATED, META, RedbStorage, Tables,
-    blocking, encode, pair,
+    blocking, encode, entry_record, meta_record, pair,
 };
 use crate::replica::error::ReplicaError;
 
 impl RedbStorage {
-    /// One write transaction; `durable` = fsync before returning.
+    /// One write transaction; `durable` = fsync before returning. A failure for want of space
+    /// marks the disk full (releasing the reserve) and, if that freed anything, the
+    /// transaction is tried once more at once; if not, the error is `NoSpace`.
     pub(super) fn transact(
-        &self,
+        &mut self,
         durable: bool,
         what: &str,
-        body: impl FnOnce(&mut Tables<'_>) -> Result<(), redb::Error>,
+        body: impl Fn(&mut Tables<'_>) -> Result<(), redb::Error>,
     ) -> Result<(), ReplicaError> {
+        match self.transact_once(durable, &body) {
+            Err(e) if is_full(&e) && self.space.mark_full() => {
+                tracing::warn!(error = %e, "{what}: retrying with the disk space reserve released");
+                self.transact_once(durable, &body)
+            }
+            other => other,
+        }
+        .map_err(|e| {
+            let message = format!("{}: {what}: {e}", self.path.display());
+            if is_full(&e) {
+                ReplicaError::NoSpace(message)
+            } else {
+                ReplicaError::Storage(message)
+            }
+        })
+    }
+
+    /// Reopens the database if an earlier write failed, then runs one transaction.
+    fn transact_once(
+        &mut self,
+        durable: bool,
+        body: &dyn Fn(&mut Tables<'_>) -> Result<(), redb::Error>,
+    ) -> Result<(), redb::Error> {
+        if self.db_failed || self.db.is_none() {
+            // Close first: redb refuses a second handle on the same file. Opening a database
+            // that failed a write repairs it back to its last commit, which is what the
+            // in-memory mirror holds (it changes only after a commit succeeded); a commit
+            // index that was written without fsync may be older, and is written again below.
+            self.db = None;
+            let path = self.path.clone();
+            self.db = Some(blocking(|| Database::create(&path)).map_err(redb::Error::from)?);
+            self.db_failed = false;
+            tracing::info!(store = %self.path.display(), "reopened the raft store after a failed write");
+        }
+        let db = self.db.as_ref().ok_or(redb::Error::DatabaseClosed)?;
         let run = || -> Result<(), redb::Error> {
-            let mut txn = self.db.begin_write()?;
+            let mut txn = db.begin_write()?;
             // A non-durable commit becomes durable with the next durable one, in order.
             txn.set_durability(if durable {
                 Durability::Immediate
@@ -34,7 +72,11 @@ impl RedbStorage {
             txn.commit()?;
             Ok(())
         };
-        blocking(run).map_err(|e| self.storage_err(what, e))
+        let result = blocking(run);
+        if matches!(result, Err(redb::Error::Io(_) | redb::Error::PreviousIo)) {
+            self.db_failed = true;
+        }
+        result
     }
 
     /// Persists one Ready atomically: an incoming snapshot (replacing the whole log), new entries
@@ -78,18 +120,30 @@ impl RedbStorage {
         };
         let written = self.transact(durable, "persisting raft state", |(log, meta)| {
             if let (Some(s), Some(f)) = (snapshot, &file) {
-                meta.insert(K_SNAP_META, encode(s.get_metadata())?.as_slice())?;
-                meta.insert(K_SNAP_FILE, f.encode().as_slice())?;
-                meta.insert(K_TRUNCATED, &pair(truncated.0, truncated.1)[..])?;
+                meta.insert(
+                    K_SNAP_META,
+                    meta_record(K_SNAP_META, &encode(s.get_metadata())?).as_slice(),
+                )?;
+                meta.insert(
+                    K_SNAP_FILE,
+                    meta_record(K_SNAP_FILE, &f.encode()).as_slice(),
+                )?;
+                meta.insert(
+                    K_TRUNCATED,
+                    meta_record(K_TRUNCATED, &pair(truncated.0, truncated.1)).as_slice(),
+                )?;
                 log.retain(|_, _| false)?;
             }
             if let Some(first) = entries.first() {
                 log.retain_in(first.index.., |_, _| false)?;
                 for e in entries {
-                    log.insert(e.index, encode(e)?.as_slice())?;
+                    log.insert(e.index, entry_record(e)?.as_slice())?;
                 }
             }
-            meta.insert(K_HARD_STATE, encode(&hard_state)?.as_slice())?;
+            meta.insert(
+                K_HARD_STATE,
+                meta_record(K_HARD_STATE, &encode(&hard_state)?).as_slice(),
+            )?;
             Ok(())
         });
         if let Err(e) = written {
@@ -130,8 +184,19 @@ impl RedbStorage {
     /// Writes a snapshot file on this thread (for snapshots that arrive whole, from a leader).
     fn write_snapshot_file(&self, index: u64, data: &[u8]) -> Result<SnapshotFile, ReplicaError> {
         let name = self.new_snapshot_name(index);
-        blocking(|| snapfile::write(&self.snap_dir, &name, data))
-            .map_err(|e| self.storage_err("writing a snapshot file", e))
+        let write = || blocking(|| snapfile::write(&self.snap_dir, &name, data));
+        match write() {
+            Err(e) if is_no_space(&e) && self.space.mark_full() => write(),
+            other => other,
+        }
+        .map_err(|e| {
+            let message = format!("{}: writing a snapshot file: {e}", self.path.display());
+            if is_no_space(&e) {
+                ReplicaError::NoSpace(message)
+            } else {
+                ReplicaError::Storage(message)
+            }
+        })
     }
 
     /// Makes `f` the current snapshot file and deletes the previous one.
@@ -199,9 +264,18 @@ impl RedbStorage {
         snap.set_metadata(meta);
         snap.data = data.into();
         self.transact(true, "saving snapshot", |(log, meta)| {
-            meta.insert(K_SNAP_META, encode(snap.get_metadata())?.as_slice())?;
-            meta.insert(K_SNAP_FILE, file.encode().as_slice())?;
-            meta.insert(K_TRUNCATED, &pair(truncated.0, truncated.1)[..])?;
+            meta.insert(
+                K_SNAP_META,
+                meta_record(K_SNAP_META, &encode(snap.get_metadata())?).as_slice(),
+            )?;
+            meta.insert(
+                K_SNAP_FILE,
+                meta_record(K_SNAP_FILE, &file.encode()).as_slice(),
+            )?;
+            meta.insert(
+                K_TRUNCATED,
+                meta_record(K_TRUNCATED, &pair(truncated.0, truncated.1)).as_slice(),
+            )?;
             log.retain_in(..=truncated.0, |_, _| false)?;
             Ok(())
         })?;
@@ -211,4 +285,9 @@ impl RedbStorage {
         self.snapshot = snap;
         Ok(())
     }
+}
+
+/// Whether a redb error is the disk (or the quota) being full.
+fn is_full(e: &redb::Error) -> bool {
+    matches!(e, redb::Error::Io(io) if is_no_space(io))
 }
