@@ -132,8 +132,9 @@ impl<S: StateMachine> std::fmt::Debug for ReplicaHandle<S> {
 const COMMAND_QUEUE: usize = 4096;
 
 impl<S: StateMachine> ReplicaHandle<S> {
-    /// Opens (or creates) the log under data_dir, restores the latest snapshot into `sm`, spawns
-    /// the owner task. Must be called inside a tokio runtime.
+    /// Opens (or creates) the log under data_dir, restores the latest snapshot into `sm`, applies
+    /// the entries committed after it (with `replaying` set) before it returns, then spawns the
+    /// owner task. Must be called inside a tokio runtime.
     pub fn start(
         cfg: ReplicaConfig,
         sm: S,
@@ -146,7 +147,10 @@ impl<S: StateMachine> ReplicaHandle<S> {
             ));
         }
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-        let (driver, status) = driver::Driver::open(&cfg, sm, transport)?;
+        let (mut driver, status) = driver::Driver::open(&cfg, sm, transport)?;
+        // Whoever reads the state after `start` (the agent re-adopting its processes, E11)
+        // must see every entry that was committed before the restart, not just the snapshot.
+        driver.replay()?;
         let sm = driver.state_machine();
         let space = driver.disk_space();
         let (stopped_tx, stopped) = watch::channel(None);

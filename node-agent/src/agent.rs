@@ -13,6 +13,7 @@ mod lifecycle;
 mod logs;
 mod notify;
 mod pulses;
+mod readopt;
 mod runner;
 mod waitpath;
 
@@ -55,6 +56,10 @@ pub struct Ctx {
     pub logs: LogDir,
     /// The sd_notify socket path handed to started processes.
     pub notify_socket: PathBuf,
+    /// This data directory's agent id, in the marker of every process it starts.
+    pub agent_id: String,
+    /// Start times of the processes it watches (E11).
+    pub records: crate::process::identity::Records,
 }
 
 /// Messages to the agent task.
@@ -230,7 +235,13 @@ pub fn channel() -> (mpsc::UnboundedSender<Msg>, mpsc::UnboundedReceiver<Msg>) {
     mpsc::unbounded_channel()
 }
 
-/// Starts the agent: the owner task, the heartbeat timer and the sd_notify socket.
+/// How long re-adoption waits for the leader's commit index before it decides from the
+/// local state alone (a node cut off from the quorum still recovers its processes, D3).
+const CATCH_UP_LIMIT: Duration = Duration::from_secs(2);
+
+/// Starts the agent: the owner task, the heartbeat timer and the sd_notify socket. The
+/// receiver resolves once the agent has re-adopted this node's processes (E11): the node
+/// reports ready only then.
 pub fn start(
     cluster: Cluster,
     data_dir: &std::path::Path,
@@ -238,7 +249,7 @@ pub fn start(
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
     stop: Arc<Notify>,
-) -> anyhow::Result<AgentHandle> {
+) -> anyhow::Result<(AgentHandle, oneshot::Receiver<()>)> {
     let node = cluster.node().clone();
     let node_id = node.identity.id;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -256,6 +267,8 @@ pub fn start(
         pulses: pulses.clone(),
         logs: LogDir::new(data_dir.join("logs"))?,
         notify_socket,
+        agent_id: crate::process::identity::agent_id(data_dir)?,
+        records: crate::process::identity::Records::open(data_dir)?,
     });
     let shared = Arc::new(Shared {
         node_id,
@@ -277,7 +290,13 @@ pub fn start(
     });
     tokio::spawn(notify::serve(notify_rx, ctx.heartbeats.clone(), tx.clone()));
 
-    let agent = lifecycle::Agent::new(ctx, shared.clone(), tx, stop);
-    tokio::spawn(agent.run(rx));
-    Ok(AgentHandle { shared })
+    let mut agent = lifecycle::Agent::new(ctx, shared.clone(), tx, stop);
+    let (readopted, ready) = oneshot::channel();
+    tokio::spawn(async move {
+        agent.catch_up(CATCH_UP_LIMIT).await;
+        agent.reconcile();
+        let _ = readopted.send(());
+        agent.run(rx).await;
+    });
+    Ok((AgentHandle { shared }, ready))
 }

@@ -66,6 +66,10 @@ pub struct Args {
     /// Allow plain-text gRPC on a non-loopback address.
     #[arg(long)]
     pub insecure: bool,
+    /// Test builds only: die at this named point (for example abort-after-spawn).
+    #[cfg(feature = "failpoints")]
+    #[arg(long, value_name = "NAME", hide = true)]
+    pub failpoint: Vec<String>,
     /// The address other nodes and clients use to reach this one (HOST:PORT),
     /// when it differs from --listen (e.g. listening on 0.0.0.0).
     #[arg(long, value_name = "HOST:PORT")]

@@ -9,6 +9,7 @@ mod api;
 mod cli;
 mod clock;
 mod cluster;
+mod failpoint;
 mod leases;
 mod logging;
 mod node;
@@ -95,6 +96,8 @@ fn host_name(id: u64) -> String {
 }
 
 async fn run(args: Args) -> Result<(), Failure> {
+    #[cfg(feature = "failpoints")]
+    failpoint::arm(args.failpoint.clone());
     let settings = Settings::resolve(&args).map_err(fail(2))?;
     prepare_data_dir(&settings.data_dir).map_err(fail(3))?;
     let tls = match &settings.tls {
@@ -172,7 +175,7 @@ async fn run(args: Args) -> Result<(), Failure> {
             stop.notify_one();
         }
     });
-    let agent = agent::start(
+    let (agent, readopted) = agent::start(
         cluster.clone(),
         &settings.data_dir,
         reaper,
@@ -196,6 +199,12 @@ async fn run(args: Args) -> Result<(), Failure> {
         shutdown.clone(),
     ));
     register(&node, &args, shutdown.clone()).await?;
+    // E11: every process of this node is watched again before the node reports ready.
+    if readopted.await.is_err() {
+        return Err(fail(1)(anyhow::anyhow!(
+            "the agent stopped during re-adoption"
+        )));
+    }
     tokio::spawn(leases::renew_forever(cluster.clone(), leases.clone()));
     tokio::spawn(leases::check_forever(cluster, leases));
     spawn_signal_handler(stop.clone()).map_err(fail(1))?;

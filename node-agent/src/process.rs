@@ -10,6 +10,7 @@
 
 pub mod asyncfd;
 pub mod daemon;
+pub mod identity;
 pub mod pidfd;
 pub mod reaper;
 pub mod signal;

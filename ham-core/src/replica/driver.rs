@@ -217,10 +217,9 @@ impl<S: StateMachine> Driver<S> {
         let mut interval = tokio::time::interval(self.tick);
         interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
         interval.tick().await; // the first tick completes immediately
-        // Replay what was committed before the restart, then (sole voter) elect at once
-        // instead of waiting an election timeout. Campaigning only after the replay matters:
-        // the replayed log may have added voters.
-        self.process_ready()?;
+        // The replay already ran (`replay`); a sole voter elects itself at once instead of
+        // waiting an election timeout. Campaigning only after the replay matters: the replayed
+        // log may have added voters.
         let cs = &self.conf_state;
         if cs.voters == [self.id] && cs.voters_outgoing.is_empty() {
             let _ = self.node.campaign();
@@ -250,6 +249,15 @@ impl<S: StateMachine> Driver<S> {
                 built = snapshot::built(&mut self.snapshot_build) => self.snapshot_built(built)?,
             }
         }
+    }
+
+    /// Applies what was committed before this start (the first Ready holds every entry after
+    /// the snapshot up to the commit index on disk), so that the state is whole before anyone
+    /// reads it. Called once, before the task runs.
+    pub(crate) fn replay(&mut self) -> Result<(), ReplicaError> {
+        self.process_ready()?;
+        self.publish_status();
+        Ok(())
     }
 
     /// Handles one command; returns the shutdown signal if asked to stop.

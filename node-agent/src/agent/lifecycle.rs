@@ -3,11 +3,11 @@
 
 use super::{Ctx, Msg, Shared, runner};
 use crate::node::now_ns;
-use crate::process::{daemon, pidfd::PidFd, spawn};
+use crate::process::{daemon, identity, pidfd::PidFd, spawn};
 use ham_core::model::flags::{HACTIONBREAKONFAIL, HENTITYKEEPONDEATH, HREARMAFTERRESTART};
 use ham_core::model::{
-    ActionKind, ActionResult, CLUSTER_NODE_ID, Command, Effect, EntityKind, EntityRef, Event,
-    ExitInfo, HeartbeatMiss, HeartbeatSpec, Plan, Uid, parse_command_line, plan_for_event,
+    ActionKind, ActionResult, CLUSTER_NODE_ID, Command, Effect, EntityRef, Event, ExitInfo,
+    HeartbeatMiss, HeartbeatSpec, Plan, Uid, parse_command_line, plan_for_event,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -15,19 +15,19 @@ use tokio::sync::{Notify, mpsc};
 
 /// A process this node watches for an entity.
 #[derive(Debug, Clone)]
-struct Watched {
-    entity: EntityRef,
-    pid: u32,
-    started: tokio::time::Instant,
+pub(super) struct Watched {
+    pub(super) entity: EntityRef,
+    pub(super) pid: u32,
+    pub(super) started: tokio::time::Instant,
     /// Our child (exit status known), or a process watched through a pidfd.
-    child: bool,
+    pub(super) child: bool,
 }
 
 /// Proposes what this agent did until it commits: a node cut off from the
 /// quorum keeps recovering its processes (D3), and the outcome reaches the
 /// state once the quorum is back. Only "no quorum" is retried; the model
 /// applies a repeated outcome once.
-async fn commit(node: &crate::node::Node, cmd: Command, what: &str) {
+pub(super) async fn commit(node: &crate::node::Node, cmd: Command, what: &str) {
     let mut backoff = std::time::Duration::from_millis(100);
     loop {
         match node.write(cmd.clone()).await {
@@ -47,11 +47,14 @@ async fn commit(node: &crate::node::Node, cmd: Command, what: &str) {
 
 /// The owner task's state.
 pub struct Agent {
-    ctx: Arc<Ctx>,
-    shared: Arc<Shared>,
+    pub(super) ctx: Arc<Ctx>,
+    pub(super) shared: Arc<Shared>,
     tx: mpsc::UnboundedSender<Msg>,
     stop: Arc<Notify>,
-    watched: HashMap<Uid, Watched>,
+    pub(super) watched: HashMap<Uid, Watched>,
+    /// Live processes started for entities before a restart of ham that the state
+    /// does not name (yet): adopted if the state asks to start them (E11).
+    pub(super) orphans: HashMap<Uid, u32>,
     /// Entities whose last recovery outcome can change the plan of their
     /// next death (something not rearmed, or no restart) and is not
     /// committed yet, with that outcome's number: the next death waits for
@@ -81,6 +84,7 @@ impl Agent {
             tx,
             stop,
             watched: HashMap::new(),
+            orphans: HashMap::new(),
             blocking: HashMap::new(),
             queued: HashMap::new(),
             committers: HashMap::new(),
@@ -90,7 +94,6 @@ impl Agent {
 
     /// Runs until the channel closes.
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
-        self.reconcile();
         while let Some(msg) = rx.recv().await {
             match msg {
                 // Replayed effects already happened; only addresses are state to rebuild.
@@ -114,39 +117,7 @@ impl Agent {
         }
     }
 
-    /// After a start: watch the processes the state says run here, start
-    /// those whose start never completed (the agent died in between).
-    fn reconcile(&mut self) {
-        let me = self.ctx.node_id;
-        let entities: Vec<_> = self.ctx.node.read_now(|s| {
-            s.context(me)
-                .map(|c| c.entities.values().cloned().collect())
-                .unwrap_or_default()
-        });
-        for e in entities {
-            let entity = EntityRef {
-                node: me,
-                name: e.name.clone(),
-                uid: Some(e.uid),
-            };
-            match (e.kind, e.pid) {
-                (EntityKind::Placeholder | EntityKind::Global, _) => {}
-                (_, pid) if pid > 0 => self.watch(entity, pid as u32, e.heartbeat, false),
-                (EntityKind::Attached, _) if e.stats.last_death_ns == 0 => {
-                    if let Some(argv) = e
-                        .command_line
-                        .as_deref()
-                        .and_then(|l| parse_command_line(l).ok())
-                    {
-                        self.start(entity, &argv, e.stats.instance.max(1), e.heartbeat);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
-    fn heartbeat_of(&self, entity: &EntityRef) -> Option<HeartbeatSpec> {
+    pub(super) fn heartbeat_of(&self, entity: &EntityRef) -> Option<HeartbeatSpec> {
         self.ctx
             .node
             .read_now(|s| s.entity(entity).ok().and_then(|e| e.heartbeat))
@@ -160,6 +131,17 @@ impl Agent {
                 instance,
                 ..
             } => {
+                // An entry applied again after a restart of ham (its commit index had not
+                // reached the disk) asks again for a start that already happened (E11).
+                if let Some(w) = entity.uid.and_then(|u| self.watched.get(&u))
+                    && w.pid > 0
+                {
+                    tracing::info!(entity = %entity.name, pid = w.pid, "already running; not started again");
+                    return;
+                }
+                if self.adopt_orphan(&entity) {
+                    return;
+                }
                 let hb = self.heartbeat_of(&entity);
                 self.start(entity, &argv, instance, hb);
             }
@@ -193,6 +175,7 @@ impl Agent {
     }
 
     fn forget(&mut self, uid: Uid) {
+        self.ctx.records.forget(uid);
         if let Some(w) = self.watched.remove(&uid) {
             if w.child {
                 self.ctx.reaper.forget(w.pid);
@@ -208,7 +191,7 @@ impl Agent {
     }
 
     /// Starts an entity's process and watches it; proposes its pid.
-    fn start(
+    pub(super) fn start(
         &mut self,
         entity: EntityRef,
         argv: &[String],
@@ -219,6 +202,7 @@ impl Agent {
         match self.spawn_child(&entity, argv, instance, hb) {
             Ok(pid) => {
                 tracing::info!(entity = %entity.name, pid, instance, "started");
+                crate::failpoint::hit("abort-after-spawn");
                 let node = self.ctx.node.clone();
                 let shared = self.shared.clone();
                 let cmd = Command::ProcessStarted {
@@ -266,6 +250,12 @@ impl Agent {
         let log = self.ctx.logs.open(&entity.name);
         let mut env = vec![
             ("HAM_INSTANCE", instance.to_string()),
+            // How a later ham on this data tells this process (and its daemon) as the
+            // entity's, also when it died before the pid was recorded (E11).
+            (
+                identity::MARKER,
+                identity::marker_value(&self.ctx.agent_id, uid),
+            ),
             (
                 "NOTIFY_SOCKET",
                 self.ctx.notify_socket.display().to_string(),
@@ -299,13 +289,21 @@ impl Agent {
             // A (re)started process gets a fresh tracker.
             self.ctx.heartbeats.add(entity.clone(), pid, hb);
         }
+        self.ctx.records.remember(uid, pid);
         Ok(pid)
     }
 
     /// Watches a process we did not just start: our child through the
     /// reaper (exit status known), any other through a pidfd.
-    fn watch(&mut self, entity: EntityRef, pid: u32, hb: Option<HeartbeatSpec>, adopted: bool) {
+    pub(super) fn watch(
+        &mut self,
+        entity: EntityRef,
+        pid: u32,
+        hb: Option<HeartbeatSpec>,
+        adopted: bool,
+    ) {
         let Some(uid) = entity.uid else { return };
+        self.ctx.records.remember(uid, pid);
         let tx = self.tx.clone();
         let ours = adopted || daemon::parent_of(pid) == Some(std::process::id());
         if ours {
@@ -492,7 +490,7 @@ impl Agent {
 
     /// A death: plan from the local replica, restart first, run the rest,
     /// propose the outcome (HAM-CONTRACT D3, A3, K4, E7).
-    fn recover(&mut self, w: Watched, exit: ExitInfo) {
+    pub(super) fn recover(&mut self, w: Watched, exit: ExitInfo) {
         let uid = w.entity.uid.unwrap_or(0);
         let died_ns = now_ns();
         let plan = self

@@ -26,6 +26,9 @@ fn build_binaries(profile_dir: &Path) {
             "-p",
             "hamctrl",
             "--bins",
+            // The failpoints of E11's crash tests; absent from every other build.
+            "--features",
+            "ham-node-agent/failpoints",
         ]);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
