@@ -6,7 +6,7 @@
 //! value such as `--message -stop` further on is left alone.
 
 /// Global options that take a value (their value is never rewritten).
-const VALUED: &[&str] = &["--node", "--socket", "--addr"];
+const VALUED: &[&str] = &["--node", "--socket", "--addr", "--timeout"];
 
 /// Returns `args` (program name first) with the QNX forms rewritten.
 pub fn preprocess(args: impl IntoIterator<Item = String>) -> Vec<String> {

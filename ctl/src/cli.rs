@@ -1,6 +1,7 @@
 //! The command line of `hamctrl` (after [`crate::argv::preprocess`]).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use ham_client::NodeSel;
@@ -37,6 +38,19 @@ pub struct ConnArgs {
     /// TCP address of the HAM to connect to, e.g. http://10.0.0.2:4815.
     #[arg(long, global = true, value_name = "URI")]
     pub addr: Option<String>,
+    /// Give up when the HAM has not answered within SECS seconds (fractions
+    /// allowed), e.g. when its node is stopped or cut off. The default is
+    /// twice a node's 5 s write deadline, so that a write without a quorum
+    /// still gets its EAGAIN answer.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        env = "HAM_TIMEOUT",
+        default_value = "10",
+        value_parser = parse_timeout
+    )]
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,6 +111,18 @@ pub fn parse_node(text: &str) -> Result<NodeSel, String> {
     Ok(NodeSel::from(text))
 }
 
+/// Parses `--timeout`: positive seconds, fractions allowed.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if secs.is_nan() || secs <= 0.0 {
+        return Err(format!("the timeout must be above 0 s, got {text}"));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("timeout {text} s is too large"))
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -142,6 +168,27 @@ mod tests {
         assert_eq!(node(&["ls"]), Some(None));
         let err = parse(&["-node", "99999999999999999999", "ls"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+    }
+
+    #[test]
+    fn timeout_flag_takes_fractions_and_defaults_to_10_s() {
+        let timeout = |args: &[&str]| parse(args).map(|c| c.conn.timeout).ok();
+        assert_eq!(timeout(&["ls"]), Some(Duration::from_secs(10)));
+        assert_eq!(
+            timeout(&["--timeout", "1", "ls"]),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            timeout(&["ls", "--timeout", "0.25"]),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            timeout(&["--timeout", "2", "-stop"]),
+            Some(Duration::from_secs(2))
+        );
+        for bad in ["0", "-1", "x", "nan", "1e30"] {
+            assert_eq!(timeout(&["--timeout", bad, "ls"]), None, "{bad}");
+        }
     }
 
     #[test]

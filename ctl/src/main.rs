@@ -10,7 +10,7 @@ mod render;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
-use ham_client::{Ham, HamAddress, UNREACHABLE};
+use ham_client::{Errno, Ham, HamAddress, HamError, NodeSel, UNREACHABLE};
 
 use crate::cli::{Cli, ConnArgs};
 use crate::cmd::{CtlError, Ctx};
@@ -49,7 +49,36 @@ async fn run(cli: Cli, addr: &HamAddress) -> Result<(), CtlError> {
         ham: Ham::lazy(addr)?,
         node: cli.conn.node.clone().unwrap_or_default(),
     };
-    cmd::dispatch(cli.command, &ctx).await
+    let limit = cli.conn.timeout;
+    // One bound for the whole verb, connection included: a stopped or cut
+    // off node accepts connections (the kernel does) and never answers.
+    match tokio::time::timeout(limit, cmd::dispatch(cli.command, &ctx)).await {
+        Ok(done) => done,
+        Err(_) => {
+            let node = match &ctx.node {
+                NodeSel::Local => String::new(),
+                NodeSel::Id(id) => format!(" for node {id}"),
+                NodeSel::Name(name) => format!(" for node {name}"),
+                NodeSel::Cluster => " for node *".to_owned(),
+            };
+            Err(CtlError::Ham(HamError::new(
+                Errno::ETIMEDOUT,
+                format!(
+                    "no answer from {}{node} within {} s",
+                    shown(addr),
+                    limit.as_secs_f64()
+                ),
+            )))
+        }
+    }
+}
+
+/// An address as the user gave it: a socket path, or a URI.
+fn shown(addr: &HamAddress) -> String {
+    match addr {
+        HamAddress::Unix(path) => path.display().to_string(),
+        HamAddress::Tcp(uri) => uri.clone(),
+    }
 }
 
 /// The HAM to talk to: --socket, --addr, else the local one.

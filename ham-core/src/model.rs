@@ -23,6 +23,8 @@ pub use events::{
     Event, ExecutorKind, ExecutorPlan, Plan, PlannedAction, condition_matches, plan_for_event,
 };
 pub use heartbeat::{HeartbeatMiss, HeartbeatState, HeartbeatTracker};
-pub use names::{NAME_MAX, PATH_MAX, check_name, check_path, display_path};
+pub use names::{
+    NAME_MAX, PATH_MAX, QUOTE_MAX, Quoted, check_name, check_path, display_path, quoted,
+};
 pub use state::{Context, DEFAULT_VERBOSITY, HamState, NodeMeta};
 pub use types::*;

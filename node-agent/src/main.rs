@@ -56,6 +56,8 @@ fn main() -> ExitCode {
         eprintln!("ham: {e:#}");
         return ExitCode::from(2);
     }
+    // M4: the soft fd limit up to the hard one, before any thread or socket exists.
+    server::raise_fd_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -84,8 +84,9 @@ impl Node {
                     .ok_or_else(|| unknown(format!("no node with id {id}")))
             }),
             NodeSel::Name(name) => self.read_now(|s| {
-                s.node_by_name(name)
-                    .ok_or_else(|| unknown(format!("no node named {name:?}")))
+                s.node_by_name(name).ok_or_else(|| {
+                    unknown(format!("no node named {}", ham_core::model::quoted(name)))
+                })
             }),
         }
     }

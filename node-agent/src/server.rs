@@ -7,13 +7,20 @@ use crate::peer::PeerService;
 use crate::tls::TlsSettings;
 use anyhow::{Context as _, bail};
 use ham_proto::ham::raft::v1::raft_transport_server::{RaftTransport, RaftTransportServer};
+use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::net::{TcpListener, UnixListener};
-use tokio::sync::{Notify, watch};
-use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::time::{Instant, Sleep};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::server::Connected;
 
 /// Both listeners, bound up front so that "address in use" is reported at start.
 pub struct Listeners {
@@ -85,11 +92,13 @@ pub async fn serve_tcp<T: RaftTransport>(
             .tls_config(tls.server_config())
             .context("bad TLS configuration")?;
     }
-    let server = builder
+    let limits = ConnLimits::get();
+    let incoming = accept_loop(tcp, "tcp", limits.tcp, stop.clone());
+    let server = keepalive(builder)
         .add_service(ham.into_server())
         .add_service(raft)
         .add_service(peer.into_server())
-        .serve_with_incoming_shutdown(TcpListenerStream::new(tcp), stop.clone().requested());
+        .serve_with_incoming_shutdown(incoming, stop.clone().requested());
     bounded(server, stop).await.context("tcp server failed")
 }
 
@@ -103,12 +112,11 @@ pub async fn serve_unix(
         Some(path) => {
             let unix = UnixListener::bind(&path)
                 .with_context(|| format!("cannot listen on {}", path.display()))?;
-            let server = tonic::transport::Server::builder()
+            let limits = ConnLimits::get();
+            let incoming = accept_loop(unix, "unix", limits.unix, stop.clone());
+            let server = keepalive(tonic::transport::Server::builder())
                 .add_service(ham.into_server())
-                .serve_with_incoming_shutdown(
-                    UnixListenerStream::new(unix),
-                    stop.clone().requested(),
-                );
+                .serve_with_incoming_shutdown(incoming, stop.clone().requested());
             bounded(server, stop)
                 .await
                 .context("unix socket server failed")
@@ -155,5 +163,375 @@ async fn bounded(
     tokio::select! {
         r = &mut server => r,
         _ = async { stop.requested().await; tokio::time::sleep(GRACE).await } => Ok(()),
+    }
+}
+
+// -- connection floods (HAM-CONTRACT M4) ---------------------------------------
+
+/// How long a connection may stay without sending a byte before it is
+/// closed. Every live HTTP/2 peer sends bytes at least this often: it
+/// answers the server's keep-alive pings (every [`PING_EVERY`]), and Raft
+/// streams carry heartbeats many times a second. What stays silent this long
+/// is a dead peer or a socket that is not speaking HTTP/2 at all.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// A new connection must start talking (the HTTP/2 preface) within this.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// HTTP/2 keep-alive pings from the server, and how long the answer may take.
+pub const PING_EVERY: Duration = Duration::from_secs(20);
+const PING_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long the accept loop pauses when the process or system is out of descriptors.
+pub const FD_BACKOFF: Duration = Duration::from_millis(100);
+/// At most one warning line per this interval for each kind of refusal.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+/// Most concurrent TCP connections (clients and other nodes), whatever the fd limit.
+pub const MAX_TCP_CONNECTIONS: usize = 4096;
+/// Most concurrent connections on the local Unix socket.
+pub const MAX_UNIX_CONNECTIONS: usize = 1024;
+
+fn keepalive(builder: tonic::transport::Server) -> tonic::transport::Server {
+    builder
+        .http2_keepalive_interval(Some(PING_EVERY))
+        .http2_keepalive_timeout(Some(PING_TIMEOUT))
+}
+
+/// Connection caps, derived from the soft descriptor limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnLimits {
+    /// TCP connections served at once.
+    pub tcp: usize,
+    /// Unix socket connections served at once.
+    pub unix: usize,
+}
+
+impl ConnLimits {
+    /// From a soft limit of `nofile` descriptors. A quarter of them (at least
+    /// 256) stays for the agent's own: watched processes' pidfds and pipes,
+    /// log files, the Raft log and snapshots, links to other nodes. Of the
+    /// rest, three quarters go to TCP and one quarter to the Unix socket,
+    /// so a flood on one still leaves room to connect on the other.
+    pub fn for_nofile(nofile: u64) -> ConnLimits {
+        let nofile = usize::try_from(nofile).unwrap_or(usize::MAX);
+        let reserve = (nofile / 4).max(256);
+        let budget = nofile.saturating_sub(reserve).max(64);
+        ConnLimits {
+            tcp: (budget / 4 * 3).clamp(16, MAX_TCP_CONNECTIONS),
+            unix: (budget / 4).clamp(16, MAX_UNIX_CONNECTIONS),
+        }
+    }
+
+    /// For this process's current soft limit.
+    pub fn get() -> ConnLimits {
+        let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+            .map(|(soft, _)| soft)
+            .unwrap_or(1024);
+        ConnLimits::for_nofile(soft)
+    }
+}
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit, as systemd does for
+/// services, and logs the result. Returns the soft limit in force.
+pub fn raise_fd_limit() -> u64 {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        tracing::warn!("cannot read the descriptor limit");
+        return 1024;
+    };
+    let soft = if soft < hard {
+        match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => hard,
+            Err(e) => {
+                tracing::warn!(soft, hard, error = %e, "cannot raise the descriptor limit");
+                soft
+            }
+        }
+    } else {
+        soft
+    };
+    let limits = ConnLimits::for_nofile(soft);
+    tracing::info!(
+        nofile = soft,
+        hard,
+        max_tcp_connections = limits.tcp,
+        max_unix_connections = limits.unix,
+        "descriptor limit"
+    );
+    soft
+}
+
+/// A listener whose accepted connections are served.
+trait Listen: Send + 'static {
+    type Io: AsyncRead + AsyncWrite + Connected + Unpin + Send + 'static;
+    fn accept(&self) -> impl std::future::Future<Output = io::Result<Self::Io>> + Send;
+}
+
+impl Listen for TcpListener {
+    type Io = TcpStream;
+    async fn accept(&self) -> io::Result<TcpStream> {
+        TcpListener::accept(self).await.map(|(s, _)| s)
+    }
+}
+
+impl Listen for UnixListener {
+    type Io = UnixStream;
+    async fn accept(&self) -> io::Result<UnixStream> {
+        UnixListener::accept(self).await.map(|(s, _)| s)
+    }
+}
+
+/// Whether an accept error means "out of descriptors or memory": the pending
+/// connection stays in the backlog, so accepting again at once would spin.
+fn is_exhaustion(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+/// One warning per episode: the first event logs, the ones after it are
+/// counted and summed up once the episode ends or every [`WARN_EVERY`].
+#[derive(Debug, Default)]
+struct Episode {
+    started: Option<Instant>,
+    last_warn: Option<Instant>,
+    count: u64,
+}
+
+impl Episode {
+    /// Counts one event; true when a line should be logged now.
+    fn hit(&mut self) -> bool {
+        let now = Instant::now();
+        self.count += 1;
+        self.started.get_or_insert(now);
+        match self.last_warn {
+            Some(t) if now.duration_since(t) < WARN_EVERY => false,
+            _ => {
+                self.last_warn = Some(now);
+                true
+            }
+        }
+    }
+
+    /// Ends the episode: how many events and for how long, if there was one.
+    fn end(&mut self) -> Option<(u64, Duration)> {
+        let started = self.started.take()?;
+        let n = std::mem::take(&mut self.count);
+        self.last_warn = None;
+        Some((n, started.elapsed()))
+    }
+}
+
+/// Accepts connections on `listener` until `stop`, as a stream for tonic.
+/// Out of descriptors, it pauses [`FD_BACKOFF`] instead of spinning; with
+/// `cap` connections open, it accepts and closes new ones at once; every
+/// connection it hands on is closed after [`IDLE_TIMEOUT`] of silence.
+fn accept_loop<L: Listen>(
+    listener: L,
+    what: &'static str,
+    cap: usize,
+    stop: Shutdown,
+) -> ReceiverStream<io::Result<Guarded<L::Io>>> {
+    let (tx, rx) = mpsc::channel(16);
+    let open = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        let mut exhausted = Episode::default();
+        let mut over_cap = Episode::default();
+        let stopped = stop.requested();
+        tokio::pin!(stopped);
+        loop {
+            let accepted = tokio::select! {
+                r = listener.accept() => r,
+                () = &mut stopped => return,
+            };
+            let io = match accepted {
+                Ok(io) => io,
+                Err(e) if is_exhaustion(&e) => {
+                    if exhausted.hit() {
+                        tracing::warn!(
+                            listener = what,
+                            error = %e,
+                            open = open.load(Ordering::Relaxed),
+                            pause_ms = FD_BACKOFF.as_millis() as u64,
+                            "cannot accept connections: out of descriptors or memory"
+                        );
+                    }
+                    tokio::time::sleep(FD_BACKOFF).await;
+                    continue;
+                }
+                Err(e) => {
+                    // ECONNABORTED and the like: that one connection is gone.
+                    tracing::debug!(listener = what, error = %e, "accept failed");
+                    continue;
+                }
+            };
+            if let Some((refused, lasted)) = exhausted.end() {
+                tracing::info!(
+                    listener = what,
+                    failed_accepts = refused,
+                    lasted_ms = lasted.as_millis() as u64,
+                    "accepting connections again"
+                );
+            }
+            if open.load(Ordering::Relaxed) >= cap {
+                // Closed at once: the client sees a reset, not a hang.
+                drop(io);
+                if over_cap.hit() {
+                    tracing::warn!(
+                        listener = what,
+                        cap,
+                        refused = over_cap.count,
+                        "too many connections: closing new ones"
+                    );
+                }
+                continue;
+            }
+            if let Some((refused, lasted)) = over_cap.end() {
+                tracing::info!(
+                    listener = what,
+                    cap,
+                    refused,
+                    lasted_ms = lasted.as_millis() as u64,
+                    "below the connection cap again"
+                );
+            }
+            let io = Guarded::new(io, open.clone());
+            if tx.send(Ok(io)).await.is_err() {
+                return; // The server is gone.
+            }
+        }
+    });
+    ReceiverStream::new(rx)
+}
+
+/// A served connection: counted while open, closed (reads fail with
+/// `TimedOut`) after [`HELLO_TIMEOUT`] without a first byte or
+/// [`IDLE_TIMEOUT`] without any byte.
+#[derive(Debug)]
+pub struct Guarded<T> {
+    io: T,
+    open: Arc<AtomicUsize>,
+    last_read: Option<Instant>,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl<T> Guarded<T> {
+    fn new(io: T, open: Arc<AtomicUsize>) -> Guarded<T> {
+        open.fetch_add(1, Ordering::Relaxed);
+        Guarded {
+            io,
+            open,
+            last_read: None,
+            timer: Box::pin(tokio::time::sleep(HELLO_TIMEOUT)),
+        }
+    }
+}
+
+impl<T> Drop for Guarded<T> {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl<T: Connected> Connected for Guarded<T> {
+    type ConnectInfo = T::ConnectInfo;
+    fn connect_info(&self) -> T::ConnectInfo {
+        self.io.connect_info()
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        let before = buf.filled().len();
+        match Pin::new(&mut this.io).poll_read(cx, buf) {
+            Poll::Ready(r) => {
+                if buf.filled().len() > before {
+                    // The timer is moved lazily, when it fires.
+                    this.last_read = Some(Instant::now());
+                }
+                Poll::Ready(r)
+            }
+            Poll::Pending => loop {
+                if this.timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                let deadline = match this.last_read {
+                    Some(t) => t + IDLE_TIMEOUT,
+                    None => return Poll::Ready(Err(silent("no request", HELLO_TIMEOUT))),
+                };
+                if deadline <= Instant::now() {
+                    return Poll::Ready(Err(silent("idle", IDLE_TIMEOUT)));
+                }
+                this.timer.as_mut().reset(deadline);
+            },
+        }
+    }
+}
+
+fn silent(what: &str, after: Duration) -> io::Error {
+    tracing::debug!(after_s = after.as_secs(), "closing a connection: {what}");
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("{what} for {}s", after.as_secs()),
+    )
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Guarded<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn m4_connection_caps_leave_room_for_the_agents_own_descriptors() {
+        let l = ConnLimits::for_nofile(1024);
+        assert_eq!((l.tcp, l.unix), (576, 192));
+        assert!(l.tcp + l.unix <= 1024 - 256);
+        let l = ConnLimits::for_nofile(65536);
+        assert_eq!((l.tcp, l.unix), (MAX_TCP_CONNECTIONS, MAX_UNIX_CONNECTIONS));
+        let l = ConnLimits::for_nofile(64);
+        assert_eq!((l.tcp, l.unix), (48, 16));
+    }
+
+    #[test]
+    fn m4_one_warning_per_episode() {
+        let mut e = Episode::default();
+        assert!(e.hit());
+        assert!(!e.hit());
+        assert!(!e.hit());
+        assert_eq!(e.end().map(|(n, _)| n), Some(3));
+        assert_eq!(e.end(), None);
+        assert!(e.hit());
     }
 }

@@ -11,12 +11,16 @@ pub struct Args {
     /// (a leading /ham is accepted).
     #[arg(default_value = ".info")]
     pub path: String,
+    /// Read through the Raft leader: see every write acknowledged before
+    /// this call, on any node (default: this node's copy, which may lag).
+    #[arg(long)]
+    pub linearizable: bool,
 }
 
 impl Args {
     pub async fn run(self, ctx: &Ctx) -> CtlResult {
         let path = tree_path(&self.path)?;
-        let tree = ctx.tree(&path).await?;
+        let tree = ctx.tree(&path, self.linearizable).await?;
         if path.parts.is_empty() {
             print!("{}", render::root_info(&tree.info.unwrap_or_default()));
             return Ok(());

@@ -11,6 +11,10 @@ pub struct Args {
     /// accepted); the top when absent.
     #[arg(default_value = "")]
     pub path: String,
+    /// Read through the Raft leader: see every write acknowledged before
+    /// this call, on any node (default: this node's copy, which may lag).
+    #[arg(long)]
+    pub linearizable: bool,
 }
 
 impl Args {
@@ -20,7 +24,7 @@ impl Args {
             println!("{}", render::INFO);
             return Ok(());
         }
-        let tree = ctx.tree(&path).await?;
+        let tree = ctx.tree(&path, self.linearizable).await?;
         if path.parts.is_empty() {
             print!("{}", render::ls_root(&tree.entities));
             return Ok(());

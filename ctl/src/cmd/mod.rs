@@ -83,14 +83,22 @@ impl Ctx {
     /// entity's name is "", which the Tree call reads as "every entity", so
     /// below the global entity the whole tree is asked for and the caller
     /// picks the objects from it.
-    pub async fn tree(&self, path: &TreePath) -> Result<HamTree, HamError> {
+    /// `linearizable` asks the node for a read that sees every write
+    /// acknowledged before it (through the Raft leader), not its local copy.
+    pub async fn tree(&self, path: &TreePath, linearizable: bool) -> Result<HamTree, HamError> {
         let (condition, action) = if path.part(0).is_empty() {
             ("", "")
         } else {
             (path.part(1), path.part(2))
         };
         self.ham
-            .tree(self.node.clone(), path.part(0), condition, action, false)
+            .tree(
+                self.node.clone(),
+                path.part(0),
+                condition,
+                action,
+                linearizable,
+            )
             .await
     }
 }

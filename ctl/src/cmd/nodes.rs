@@ -10,7 +10,7 @@ pub struct Args {}
 
 impl Args {
     pub async fn run(self, ctx: &Ctx) -> CtlResult {
-        let tree = ctx.tree(&TreePath::default()).await?;
+        let tree = ctx.tree(&TreePath::default(), false).await?;
         print!("{}", render::nodes(&tree.info.unwrap_or_default()));
         Ok(())
     }

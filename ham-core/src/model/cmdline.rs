@@ -9,6 +9,7 @@
 //! the environment of the node.
 
 use super::errno::{Result, einval};
+use super::names::quoted;
 
 /// Longest command line accepted, in bytes (a Linux `ARG_MAX`-sized line is
 /// never a sensible restart line, and the log carries every one).
@@ -50,7 +51,8 @@ pub fn parse_command_line(line: &str) -> Result<Vec<String>> {
     }
     if let Some(q) = quote {
         return Err(einval(format!(
-            "unbalanced {q} quote in command line {line:?}"
+            "unbalanced {q} quote in command line {}",
+            quoted(line)
         )));
     }
     if in_word {
@@ -59,7 +61,8 @@ pub fn parse_command_line(line: &str) -> Result<Vec<String>> {
     match args.first() {
         None => Err(einval("command line is empty")),
         Some(prog) if !prog.starts_with('/') => Err(einval(format!(
-            "program {prog:?} is not an absolute path (no PATH search is done)"
+            "program {} is not an absolute path (no PATH search is done)",
+            quoted(prog)
         ))),
         Some(_) => Ok(args),
     }

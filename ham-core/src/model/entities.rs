@@ -6,7 +6,7 @@ use super::command::*;
 use super::errno::{Errno, HamError, Result, eexist, einval};
 use super::events::{Event, plan_for_event};
 use super::flags::{ENTITY_FLAGS, check_flags};
-use super::names::{check_name, check_path};
+use super::names::{check_name, check_path, quoted};
 use super::state::HamState;
 use super::types::*;
 
@@ -92,7 +92,10 @@ impl HamState {
             None => None,
         };
         if let Some(p) = pidfile.as_ref().filter(|p| !p.starts_with('/')) {
-            return Err(einval(format!("pid file {p:?} is not an absolute path")));
+            return Err(einval(format!(
+                "pid file {} is not an absolute path",
+                quoted(p)
+            )));
         }
         let argv = if pid > 0 { None } else { argv };
         let heartbeat = heartbeat.map(check_heartbeat).transpose()?.flatten();
@@ -142,7 +145,7 @@ impl HamState {
         let ctx = self.context(node)?;
         let filling = match ctx.entities.get(name) {
             Some(e) if e.kind == EntityKind::Placeholder => true,
-            Some(_) => return Err(eexist(format!("entity {name:?} already exists"))),
+            Some(_) => return Err(eexist(format!("entity {} already exists", quoted(name)))),
             None => false,
         };
         if !filling {
@@ -204,7 +207,7 @@ impl HamState {
         check_entity_name(node, name)?;
         check_flags("an entity", flags, ENTITY_FLAGS)?;
         if self.context(node)?.entities.contains_key(name) {
-            return Err(eexist(format!("entity {name:?} already exists")));
+            return Err(eexist(format!("entity {} already exists", quoted(name))));
         }
         let uid = self.uid();
         let mut e = Entity::new(name, uid, EntityKind::Placeholder, now_ns);

@@ -6,7 +6,7 @@ use super::command::*;
 use super::errno::{Errno, HamError, Result, eexist, einval, enoent};
 use super::events::{ExecutorKind, ExecutorPlan, Plan, PlannedAction};
 use super::flags::*;
-use super::names::{check_name, check_path, display_path};
+use super::names::{check_name, check_path, display_path, quoted};
 use super::state::HamState;
 use super::types::*;
 
@@ -22,7 +22,8 @@ fn check_kind(state: &HamState, kind: &ActionKind) -> Result<()> {
             }
             match path {
                 Some(p) if !p.starts_with('/') || p.contains('\0') => Err(einval(format!(
-                    "waitfor path {p:?} is not an absolute path"
+                    "waitfor path {} is not an absolute path",
+                    quoted(p)
                 ))),
                 _ => Ok(()),
             }
@@ -109,8 +110,9 @@ impl HamState {
         }
         if e.condition(name).is_some() {
             return Err(eexist(format!(
-                "condition {name:?} already exists in {:?}",
-                e.name
+                "condition {} already exists in {}",
+                quoted(name),
+                quoted(&e.name)
             )));
         }
         let uid = self.uid();
@@ -158,8 +160,9 @@ impl HamState {
         check_kind(self, &kind)?;
         if c.action(name).is_some() {
             return Err(eexist(format!(
-                "action {name:?} already exists in {:?}",
-                c.name
+                "action {} already exists in {}",
+                quoted(name),
+                quoted(&c.name)
             )));
         }
         match &kind {
@@ -174,8 +177,8 @@ impl HamState {
                 }
                 if e.restart_action().is_some() {
                     return Err(eexist(format!(
-                        "entity {:?} already has a restart action",
-                        e.name
+                        "entity {} already has a restart action",
+                        quoted(&e.name)
                     )));
                 }
             }
@@ -271,8 +274,9 @@ impl HamState {
         check_kind(self, &kind)?;
         if a.fail.iter().any(|f| f.name == name) {
             return Err(eexist(format!(
-                "action-fail {name:?} already exists in {:?}",
-                a.name
+                "action-fail {} already exists in {}",
+                quoted(name),
+                quoted(&a.name)
             )));
         }
         let handle = self.action_handle(r.condition.entity.node, &e.name, &c.name, &a.name)?;
@@ -292,8 +296,9 @@ impl HamState {
         let (_, _, a) = self.action(r)?;
         if !a.fail.iter().any(|f| f.name == name) {
             return Err(enoent(format!(
-                "no action-fail {name:?} in action {:?}",
-                a.name
+                "no action-fail {} in action {}",
+                quoted(name),
+                quoted(&a.name)
             )));
         }
         self.action_mut(r)?.fail.retain(|f| f.name != name);

@@ -3,7 +3,7 @@
 use super::command::*;
 use super::entities::AttachSpec;
 use super::errno::{Errno, HamError, Result, einval, enoent};
-use super::names::check_name;
+use super::names::{check_name, quoted};
 use super::types::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -62,7 +62,10 @@ fn ehostunreach(node: NodeId) -> HamError {
 }
 
 fn stale(what: &str, name: &str) -> HamError {
-    enoent(format!("{what} {name:?} was removed (stale handle)"))
+    enoent(format!(
+        "{what} {} was removed (stale handle)",
+        quoted(name)
+    ))
 }
 
 impl HamState {
@@ -190,7 +193,7 @@ impl HamState {
         if let Some((&other, _)) = self.nodes.iter().find(|(i, m)| m.name == name && **i != id) {
             return Err(HamError::new(
                 Errno::Eexist,
-                format!("node name {name:?} is taken by node {other}"),
+                format!("node name {} is taken by node {other}", quoted(&name)),
             ));
         }
         if !self.contexts.contains_key(&id) {
@@ -287,7 +290,7 @@ impl HamState {
             } else {
                 ctx.entities
                     .get(&r.name)
-                    .ok_or_else(|| enoent(format!("no entity {:?}", r.name)))?
+                    .ok_or_else(|| enoent(format!("no entity {}", quoted(&r.name))))?
             }
         };
         match r.uid {
@@ -314,9 +317,13 @@ impl HamState {
     /// Finds a condition.
     pub fn condition(&self, r: &ConditionRef) -> Result<(&Entity, &Condition)> {
         let e = self.entity(&r.entity)?;
-        let c = e
-            .condition(&r.name)
-            .ok_or_else(|| enoent(format!("no condition {:?} in entity {:?}", r.name, e.name)))?;
+        let c = e.condition(&r.name).ok_or_else(|| {
+            enoent(format!(
+                "no condition {} in entity {}",
+                quoted(&r.name),
+                quoted(&e.name)
+            ))
+        })?;
         match r.uid {
             Some(uid) if uid != c.uid => Err(stale("condition", &r.name)),
             _ => Ok((e, c)),
@@ -335,9 +342,13 @@ impl HamState {
     /// Finds an action.
     pub fn action(&self, r: &ActionRef) -> Result<(&Entity, &Condition, &Action)> {
         let (e, c) = self.condition(&r.condition)?;
-        let a = c
-            .action(&r.name)
-            .ok_or_else(|| enoent(format!("no action {:?} in condition {:?}", r.name, c.name)))?;
+        let a = c.action(&r.name).ok_or_else(|| {
+            enoent(format!(
+                "no action {} in condition {}",
+                quoted(&r.name),
+                quoted(&c.name)
+            ))
+        })?;
         match r.uid {
             Some(uid) if uid != a.uid => Err(stale("action", &r.name)),
             _ => Ok((e, c, a)),

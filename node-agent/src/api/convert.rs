@@ -26,6 +26,23 @@ pub fn node_sel(r: Option<&pb::NodeRef>) -> NodeSel {
     }
 }
 
+/// Linux's `PID_MAX_LIMIT` (2^22): no pid is ever above it.
+pub const PID_MAX_LIMIT: i64 = 1 << 22;
+
+/// Checks a pid where a request enters (HAM-CONTRACT E1), the same way for
+/// every target node, local or remote: a pid above [`PID_MAX_LIMIT`] is
+/// EINVAL, and so is one that is not positive when one is `required`
+/// (attach takes `pid <= 0`, as QNX's -1, for "start the command line").
+/// Nothing past this point may narrow a pid to 32 bits and find another process.
+pub fn pid(what: &str, pid: i64, required: bool) -> Result<i64> {
+    if pid > PID_MAX_LIMIT || (required && pid <= 0) {
+        return Err(einval(format!(
+            "{what} {pid} is not a Linux pid (1 to {PID_MAX_LIMIT})"
+        )));
+    }
+    Ok(pid)
+}
+
 /// An entity by node and name, without a uid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntityKey {
@@ -277,4 +294,30 @@ pub enum ActionKindPb {
     Signal(pb::NotifySignalAction),
     Healthy,
     Log(pb::LogAction),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e1_pids_above_pid_max_or_negative_are_einval() {
+        for (p, required) in [
+            (1i64 << 32, false),
+            ((1 << 32) + 5, true),
+            (PID_MAX_LIMIT + 1, true),
+            (PID_MAX_LIMIT + 1, false),
+            (i64::MAX, false),
+            (-1, true),
+            (i64::MIN, true),
+            (0, true),
+        ] {
+            let e = pid("pid", p, required).unwrap_err();
+            assert_eq!(e.errno, Errno::Einval, "{p}");
+        }
+        assert_eq!(pid("pid", 0, false).unwrap(), 0);
+        assert_eq!(pid("pid", -1, false).unwrap(), -1);
+        assert_eq!(pid("pid", 1, true).unwrap(), 1);
+        assert_eq!(pid("pid", PID_MAX_LIMIT, true).unwrap(), PID_MAX_LIMIT);
+    }
 }

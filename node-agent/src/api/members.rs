@@ -23,7 +23,10 @@ impl Calls {
         if r.address.is_empty() || !r.address.contains(':') {
             return Err(HamError::new(
                 Errno::Einval,
-                format!("bad address {:?}: expected HOST:PORT", r.address),
+                format!(
+                    "bad address {}: expected HOST:PORT",
+                    ham_core::model::quoted(&r.address)
+                ),
             ));
         }
         check_name("node", &r.name)?;

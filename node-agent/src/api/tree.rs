@@ -79,7 +79,7 @@ pub fn build_tree(
         out.push(entity_info(e, node, agent, r, &node_name)?);
     }
     if !r.entity.is_empty() && out.is_empty() {
-        return Err(enoent(format!("no entity {:?}", r.entity)));
+        return Err(enoent(format!("no entity {}", m::quoted(&r.entity))));
     }
     Ok(pb::HamTree {
         info: Some(info),
@@ -135,8 +135,9 @@ fn entity_info(
     }
     if !r.condition.is_empty() && conditions.is_empty() {
         return Err(enoent(format!(
-            "no condition {:?} in {:?}",
-            r.condition, e.name
+            "no condition {} in {}",
+            m::quoted(&r.condition),
+            m::quoted(&e.name)
         )));
     }
     Ok(pb::EntityInfo {
@@ -196,7 +197,11 @@ fn condition_info(
         actions.push(action_info(a, node_name));
     }
     if !r.action.is_empty() && actions.is_empty() {
-        return Err(enoent(format!("no action {:?} in {:?}", r.action, c.name)));
+        return Err(enoent(format!(
+            "no action {} in {}",
+            m::quoted(&r.action),
+            m::quoted(&c.name)
+        )));
     }
     Ok(pb::ConditionInfo {
         name: c.name.clone(),

@@ -61,6 +61,8 @@ impl Calls {
 
     pub async fn attach(&self, r: pb::AttachRequest) -> Result<pb::EntityHandle> {
         let node = self.node.resolve(&node_sel(r.node.as_ref()))?;
+        // E1: <= 0 means "start the command line"; anything else must be a Linux pid.
+        cv::pid("attach pid", r.pid, false)?;
         // E1: a pid must name a running process. Only this node can tell for
         // its own pids; another node's agent sees a missing one as a death.
         if r.pid > 0 && node == self.local() && !crate::process::signal::exists(r.pid) {
@@ -94,6 +96,7 @@ impl Calls {
 
     pub async fn attach_self(&self, r: pb::AttachSelfRequest) -> Result<pb::EntityHandle> {
         let node = self.node.resolve(&node_sel(r.node.as_ref()))?;
+        cv::pid("self-attach pid", r.pid, true)?;
         let cmd = Command::AttachSelf {
             node,
             name: r.name,
@@ -285,7 +288,7 @@ impl Calls {
         let p = p.ok_or_else(|| einval("missing pulse parameters"))?;
         Ok(m::ActionKind::NotifyPulse {
             node: self.notify_node(p.target_node.as_ref(), entity_node)?,
-            pid: p.pid,
+            pid: cv::pid("pulse target pid", p.pid, true)?,
             chid: p.chid,
             code: p.code,
             value: p.value,
@@ -300,7 +303,7 @@ impl Calls {
         let p = p.ok_or_else(|| einval("missing signal parameters"))?;
         Ok(m::ActionKind::NotifySignal {
             node: self.notify_node(p.target_node.as_ref(), entity_node)?,
-            pid: p.pid,
+            pid: cv::pid("signal target pid", p.pid, true)?,
             signum: p.signum,
             code: p.code,
             value: p.value,

@@ -559,3 +559,39 @@ fn d3_a_node_cut_off_from_the_quorum_still_restarts_its_processes() {
         String::from_utf8_lossy(&info.stdout).contains("Num Restarts : 1")
     });
 }
+
+#[test]
+fn e1_an_attach_for_another_node_with_a_pid_above_pid_max_is_einval() {
+    let c = TestCluster::loopback(2);
+    c.wait_leader(0, None, Duration::from_secs(10));
+    // A process node 2 could watch: 2^32 + its pid would be its pid narrowed to 32 bits.
+    let mut victim = std::process::Command::new("/bin/sleep")
+        .arg("30")
+        .spawn()
+        .expect("spawn sleep");
+    let wrapped = (1i64 << 32) + i64::from(victim.id());
+    rt().block_on(async {
+        let ham = c.nodes[0].client().await;
+        for pid in [wrapped, 4_194_305] {
+            let e = ham
+                .attach(NodeSel::Id(2), "wrapped", pid, "", 0)
+                .await
+                .expect_err("attach of a pid above PID_MAX_LIMIT");
+            assert_eq!(e.errno, ham_client::Errno::EINVAL, "{e}");
+            let e = ham
+                .attach(NodeSel::Name("n2".into()), "wrapped", pid, "/bin/true", 0)
+                .await
+                .expect_err("attach of a pid above PID_MAX_LIMIT");
+            assert_eq!(e.errno, ham_client::Errno::EINVAL, "{e}");
+        }
+        // Nothing is watched on node 2, as node 2 itself tells.
+        let n2 = c.nodes[1].client().await;
+        let tree = n2.tree(NodeSel::Local, "", "", "", true).await.unwrap();
+        assert!(
+            tree.entities.iter().all(|e| e.name != "wrapped"),
+            "{tree:?}"
+        );
+    });
+    let _ = victim.kill();
+    let _ = victim.wait();
+}

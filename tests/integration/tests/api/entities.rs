@@ -318,10 +318,8 @@ async fn e1_attach_of_a_pid_that_does_not_exist_is_enoent() {
     let n = node();
     within(async {
         let c = n.ham.client().await;
-        errno(
-            c.attach(L, "ghost", 999_999_999, "", 0).await,
-            Errno::ENOENT,
-        );
+        // Linux pids stay below pid_max (at most 2^22): 2^22 is a pid that names no process.
+        errno(c.attach(L, "ghost", 4_194_304, "", 0).await, Errno::ENOENT);
         errno(c.entity_handle(L, "ghost").await, Errno::ENOENT);
     })
     .await;
@@ -336,6 +334,74 @@ async fn e6_detach_with_flags_is_einval_and_keeps_the_entity() {
         errno(c.detach(&h, 0x1234).await, Errno::EINVAL);
         c.entity_handle(L, "kept").await.unwrap();
         c.detach(&h, 0).await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn e1_pids_above_pid_max_or_not_positive_where_required_are_einval() {
+    let n = node();
+    let sleeper = Sleeper::start();
+    within(async {
+        let c = n.ham.client().await;
+        // 2^32 + P would be P once narrowed to 32 bits.
+        let wrapped = (1i64 << 32) + sleeper.pid();
+        for pid in [wrapped, 4_194_305, i64::MAX] {
+            errno(c.attach(L, "big", pid, "", 0).await, Errno::EINVAL);
+            errno(
+                c.attach(L, "big", pid, "/bin/sleep 1", 0).await,
+                Errno::EINVAL,
+            );
+        }
+        for pid in [wrapped, 4_194_305, -1, 0, i64::MIN] {
+            let req = pb::AttachSelfRequest {
+                node: L.to_proto(),
+                name: "self".into(),
+                pid,
+                period_ns: 100_000_000,
+                hpdl: 1,
+                hpdh: 2,
+                flags: 0,
+            };
+            errno(
+                c.raw()
+                    .attach_self(req)
+                    .await
+                    .map_err(HamError::from)
+                    .map(|_| ()),
+                Errno::EINVAL,
+            );
+        }
+        let e = c.entity(L, "web", 0).await.unwrap();
+        let d = c
+            .condition(&e, ConditionType::Death, "death", 0)
+            .await
+            .unwrap();
+        for pid in [wrapped, 4_194_305, 0, -1] {
+            let signal = Signal {
+                node: L,
+                pid,
+                signum: 10,
+                ..Signal::default()
+            };
+            errno(
+                c.action_notify_signal(&d, "s", &signal, 0).await,
+                Errno::EINVAL,
+            );
+            let pulse = Pulse {
+                node: L,
+                pid,
+                ..Pulse::default()
+            };
+            errno(
+                c.action_notify_pulse(&d, "p", &pulse, 0).await,
+                Errno::EINVAL,
+            );
+        }
+        // Nothing was created, nothing watches the sleeper.
+        let tree = c.tree(L, "", "", "", false).await.unwrap();
+        assert_eq!(names(tree.entities.iter().map(|e| &e.name)), ["web"]);
+        assert!(entity(&c, "web").await.conditions[0].actions.is_empty());
     })
     .await;
 }

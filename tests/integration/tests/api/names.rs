@@ -345,3 +345,175 @@ async fn n6_nodes_by_id_or_name_and_unknown_nodes_are_ehostunreach() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn n1_dot_names_info_and_control_characters_are_einval_at_every_level() {
+    let n = node();
+    within(async {
+        let c = n.ham.client().await;
+        let e = c.entity(L, "web", 0).await.unwrap();
+        let d = c
+            .condition(&e, ConditionType::Death, "death", 0)
+            .await
+            .unwrap();
+        let a = c.action_log(&d, "log", "m", false, 0, 0).await.unwrap();
+        let bad = [
+            ".",
+            "..",
+            ".info",
+            ".info-x",
+            "two\nlines",
+            "esc\u{1b}[2Jclear",
+            "tab\t",
+            "del\u{7f}",
+        ];
+        for bad in bad {
+            errno(c.entity(L, bad, 0).await, Errno::EINVAL);
+            errno(c.attach(L, bad, 0, "/bin/true", 0).await, Errno::EINVAL);
+            errno(
+                c.condition(&e, ConditionType::Death, bad, 0).await,
+                Errno::EINVAL,
+            );
+            errno(c.action_log(&d, bad, "m", false, 0, 0).await, Errno::EINVAL);
+            let err = errno(
+                c.action_fail_log(&a, bad, "m", false, 0, 0).await,
+                Errno::EINVAL,
+            );
+            // The message escapes what it quotes: `hamctrl` prints it as it is.
+            assert!(
+                !err.message.chars().any(char::is_control),
+                "{:?}",
+                err.message
+            );
+        }
+        // Their neighbours are names.
+        for ok in [".x", "a.info", "info", "...", "x.."] {
+            c.entity(L, ok, 0).await.unwrap();
+        }
+        let tree = c.tree(L, "", "", "", false).await.unwrap();
+        assert_eq!(
+            names(tree.entities.iter().map(|e| &e.name)),
+            ["...", ".x", "a.info", "info", "web", "x.."]
+        );
+        // hamctrl ls shows one line per entity: nothing garbled it.
+        let ls = n.ham.hamctrl_ok(&["ls"]);
+        assert!(!ls.contains('\u{1b}'), "{ls:?}");
+    })
+    .await;
+}
+
+/// Asserts a raw call's status: the errno's code, and a short message.
+#[track_caller]
+fn short_status<T: std::fmt::Debug>(
+    result: Result<tonic::Response<T>, tonic::Status>,
+    code: tonic::Code,
+    want: Errno,
+) {
+    let status = result.expect_err("expected an error");
+    assert_eq!(status.code(), code, "{status:?}");
+    assert!(
+        status.message().len() <= 200,
+        "{} bytes: {}",
+        status.message().len(),
+        status.message()
+    );
+    assert!(
+        status.details().len() <= 300,
+        "{} bytes",
+        status.details().len()
+    );
+    assert_eq!(HamError::from(&status).errno, want);
+}
+
+#[tokio::test]
+async fn n1_errors_quote_at_most_64_bytes_of_a_10_kb_name() {
+    let n = node();
+    within(async {
+        let c = n.ham.client().await;
+        let big = "n".repeat(10 * 1024);
+        let big_sel = || Some(NodeSel::Name(big.clone()).to_proto()).flatten();
+        let local = || NodeSel::Local.to_proto();
+        let mut raw = c.raw();
+        use tonic::Code::{InvalidArgument, NotFound};
+        short_status(
+            raw.entity(pb::EntityRequest {
+                node: local(),
+                name: big.clone(),
+                flags: 0,
+            })
+            .await,
+            InvalidArgument,
+            Errno::ENAMETOOLONG,
+        );
+        short_status(
+            raw.entity(pb::EntityRequest {
+                node: local(),
+                name: format!("{big}/x"),
+                flags: 0,
+            })
+            .await,
+            InvalidArgument,
+            Errno::EINVAL,
+        );
+        short_status(
+            raw.entity_handle_lookup(pb::EntityHandleLookupRequest {
+                node: local(),
+                entity: big.clone(),
+            })
+            .await,
+            NotFound,
+            Errno::ENOENT,
+        );
+        short_status(
+            raw.tree(pb::TreeRequest {
+                node: local(),
+                entity: big.clone(),
+                ..Default::default()
+            })
+            .await,
+            NotFound,
+            Errno::ENOENT,
+        );
+        short_status(
+            raw.entity(pb::EntityRequest {
+                node: big_sel(),
+                name: "x".into(),
+                flags: 0,
+            })
+            .await,
+            NotFound,
+            Errno::EHOSTUNREACH,
+        );
+        short_status(
+            raw.handshake(pb::ConnectRequest { node: big_sel() }).await,
+            NotFound,
+            Errno::EHOSTUNREACH,
+        );
+        short_status(
+            raw.attach(pb::AttachRequest {
+                node: local(),
+                name: "x".into(),
+                command_line: format!("'{big}"),
+                ..Default::default()
+            })
+            .await,
+            InvalidArgument,
+            Errno::EINVAL,
+        );
+        short_status(
+            raw.attach(pb::AttachRequest {
+                node: local(),
+                name: "x".into(),
+                command_line: big.clone(),
+                ..Default::default()
+            })
+            .await,
+            InvalidArgument,
+            Errno::EINVAL,
+        );
+        // The client library sees the same errnos.
+        errno(c.entity_handle(L, &big).await, Errno::ENOENT);
+        errno(c.handshake(big.as_str()).await, Errno::EHOSTUNREACH);
+    })
+    .await;
+}
