@@ -112,20 +112,31 @@ impl Node {
         }
     }
 
-    /// Makes sure the state knows this node under its name and address.
+    /// Makes sure the state knows this node under its name and address. EAGAIN means "not
+    /// registered yet, call again": also when the write's outcome was unknown (ETIMEDOUT) and
+    /// the registration is not seen here yet, as registering is idempotent as a whole.
     pub async fn register(&self) -> Result<()> {
-        let known = self.read_now(|s| s.nodes.get(&self.identity.id).cloned());
-        let current = known
-            .is_some_and(|m| m.name == self.identity.name && m.address == self.identity.address);
-        if !current {
-            self.write(Command::RegisterNode {
-                id: self.identity.id,
-                name: self.identity.name.clone(),
-                address: self.identity.address.clone(),
-            })
-            .await?;
+        let registered = || {
+            let known = self.read_now(|s| s.nodes.get(&self.identity.id).cloned());
+            known
+                .is_some_and(|m| m.name == self.identity.name && m.address == self.identity.address)
+        };
+        if registered() {
+            return Ok(());
         }
-        Ok(())
+        let write = self.write(Command::RegisterNode {
+            id: self.identity.id,
+            name: self.identity.name.clone(),
+            address: self.identity.address.clone(),
+        });
+        match write.await {
+            Err(e) if e.errno == Errno::Etimedout && !registered() => Err(HamError::new(
+                Errno::Eagain,
+                format!("registration not confirmed yet ({e})"),
+            )),
+            Err(e) if e.errno == Errno::Etimedout => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 
     /// A Raft membership change (on the leader); answers with the new membership.
