@@ -101,9 +101,8 @@ impl Ham {
                 command_line: command_line.to_owned(),
             }),
         };
-        Ok(self
-            .write(req, |mut c, r| async move { c.action_restart(r).await })
-            .await?)
+        self.write(req, |mut c, r| async move { c.action_restart(r).await })
+            .await
     }
 
     /// Adds an execute action (ham_action_execute). `timeout_ms` applies with
@@ -122,9 +121,8 @@ impl Ham {
             flags,
             params: Some(execute(command_line, timeout_ms)),
         };
-        Ok(self
-            .write(req, |mut c, r| async move { c.action_execute(r).await })
-            .await?)
+        self.write(req, |mut c, r| async move { c.action_execute(r).await })
+            .await
     }
 
     /// Adds a waitfor action (ham_action_waitfor); `path` "" = just wait.
@@ -142,9 +140,8 @@ impl Ham {
             flags,
             params: Some(waitfor(path, delay_ms)),
         };
-        Ok(self
-            .write(req, |mut c, r| async move { c.action_waitfor(r).await })
-            .await?)
+        self.write(req, |mut c, r| async move { c.action_waitfor(r).await })
+            .await
     }
 
     /// Adds a pulse notification (ham_action_notify_pulse / _node).
@@ -161,12 +158,11 @@ impl Ham {
             flags,
             params: Some(pulse.to_proto()),
         };
-        Ok(self
-            .write(
-                req,
-                |mut c, r| async move { c.action_notify_pulse(r).await },
-            )
-            .await?)
+        self.write(
+            req,
+            |mut c, r| async move { c.action_notify_pulse(r).await },
+        )
+        .await
     }
 
     /// Adds a signal notification (ham_action_notify_signal / _node).
@@ -183,12 +179,11 @@ impl Ham {
             flags,
             params: Some(signal.to_proto()),
         };
-        Ok(self
-            .write(
-                req,
-                |mut c, r| async move { c.action_notify_signal(r).await },
-            )
-            .await?)
+        self.write(
+            req,
+            |mut c, r| async move { c.action_notify_signal(r).await },
+        )
+        .await
     }
 
     /// Adds a heartbeat_healthy action (ham_action_heartbeat_healthy).
@@ -204,11 +199,10 @@ impl Ham {
             flags,
             params: Some(pb::HeartbeatHealthyAction {}),
         };
-        Ok(self
-            .write(req, |mut c, r| async move {
-                c.action_heartbeat_healthy(r).await
-            })
-            .await?)
+        self.write(req, |mut c, r| async move {
+            c.action_heartbeat_healthy(r).await
+        })
+        .await
     }
 
     /// Adds a log action (ham_action_log).
@@ -227,9 +221,8 @@ impl Ham {
             flags,
             params: Some(log(message, attach_prefix, verbosity)),
         };
-        Ok(self
-            .write(req, |mut c, r| async move { c.action_log(r).await })
-            .await?)
+        self.write(req, |mut c, r| async move { c.action_log(r).await })
+            .await
     }
 
     /// Removes an action (ham_action_remove).
@@ -256,12 +249,11 @@ impl Ham {
             flags,
             params: Some(execute(command_line, timeout_ms)),
         };
-        Ok(self
-            .write(
-                req,
-                |mut c, r| async move { c.action_fail_execute(r).await },
-            )
-            .await?)
+        self.write(
+            req,
+            |mut c, r| async move { c.action_fail_execute(r).await },
+        )
+        .await
     }
 
     /// Adds a waitfor action-fail action (ham_action_fail_waitfor).
@@ -279,12 +271,11 @@ impl Ham {
             flags,
             params: Some(waitfor(path, delay_ms)),
         };
-        Ok(self
-            .write(
-                req,
-                |mut c, r| async move { c.action_fail_waitfor(r).await },
-            )
-            .await?)
+        self.write(
+            req,
+            |mut c, r| async move { c.action_fail_waitfor(r).await },
+        )
+        .await
     }
 
     /// Adds a pulse action-fail action (ham_action_fail_notify_pulse / _node).
@@ -301,11 +292,10 @@ impl Ham {
             flags,
             params: Some(pulse.to_proto()),
         };
-        Ok(self
-            .write(req, |mut c, r| async move {
-                c.action_fail_notify_pulse(r).await
-            })
-            .await?)
+        self.write(req, |mut c, r| async move {
+            c.action_fail_notify_pulse(r).await
+        })
+        .await
     }
 
     /// Adds a signal action-fail action (ham_action_fail_notify_signal /
@@ -323,11 +313,10 @@ impl Ham {
             flags,
             params: Some(signal.to_proto()),
         };
-        Ok(self
-            .write(req, |mut c, r| async move {
-                c.action_fail_notify_signal(r).await
-            })
-            .await?)
+        self.write(req, |mut c, r| async move {
+            c.action_fail_notify_signal(r).await
+        })
+        .await
     }
 
     /// Adds a log action-fail action (ham_action_fail_log).
@@ -346,9 +335,8 @@ impl Ham {
             flags,
             params: Some(log(message, attach_prefix, verbosity)),
         };
-        Ok(self
-            .write(req, |mut c, r| async move { c.action_fail_log(r).await })
-            .await?)
+        self.write(req, |mut c, r| async move { c.action_fail_log(r).await })
+            .await
     }
 
     /// Removes one action-fail action by name.

@@ -170,9 +170,8 @@ impl Ham {
             hpdl: heartbeat.hpdl,
             hpdh: heartbeat.hpdh,
         };
-        Ok(self
-            .write(req, |mut c, r| async move { c.attach(r).await })
-            .await?)
+        self.write(req, |mut c, r| async move { c.attach(r).await })
+            .await
     }
 
     /// Attaches the calling process (ham_attach_self). A zero `period` means
@@ -196,9 +195,8 @@ impl Ham {
             hpdh,
             flags,
         };
-        Ok(self
-            .write(req, |mut c, r| async move { c.attach_self(r).await })
-            .await?)
+        self.write(req, |mut c, r| async move { c.attach_self(r).await })
+            .await
     }
 
     /// Detaches an entity by handle (ham_detach). The process keeps running.
@@ -249,9 +247,8 @@ impl Ham {
             name: name.to_owned(),
             flags,
         };
-        Ok(self
-            .write(req, |mut c, r| async move { c.entity(r).await })
-            .await?)
+        self.write(req, |mut c, r| async move { c.entity(r).await })
+            .await
     }
 
     // -- conditions -------------------------------------------------------
@@ -270,9 +267,8 @@ impl Ham {
             name: name.to_owned(),
             flags,
         };
-        Ok(self
-            .write(req, |mut c, r| async move { c.condition(r).await })
-            .await?)
+        self.write(req, |mut c, r| async move { c.condition(r).await })
+            .await
     }
 
     /// Adds a RAISE condition with filters (-1 = any) (ham_condition_raise).
@@ -293,9 +289,8 @@ impl Ham {
             rseverity,
             flags,
         };
-        Ok(self
-            .write(req, |mut c, r| async move { c.condition_raise(r).await })
-            .await?)
+        self.write(req, |mut c, r| async move { c.condition_raise(r).await })
+            .await
     }
 
     /// Adds a STATE condition (ham_condition_state). Each filter is a state,
@@ -316,9 +311,8 @@ impl Ham {
             to_state,
             flags,
         };
-        Ok(self
-            .write(req, |mut c, r| async move { c.condition_state(r).await })
-            .await?)
+        self.write(req, |mut c, r| async move { c.condition_state(r).await })
+            .await
     }
 
     /// Removes a condition with its actions (ham_condition_remove).
