@@ -101,7 +101,8 @@ impl Ham {
                 command_line: command_line.to_owned(),
             }),
         };
-        Ok(self.c().action_restart(req).await?.into_inner())
+        self.write(req, |mut c, r| async move { c.action_restart(r).await })
+            .await
     }
 
     /// Adds an execute action (ham_action_execute). `timeout_ms` applies with
@@ -120,7 +121,8 @@ impl Ham {
             flags,
             params: Some(execute(command_line, timeout_ms)),
         };
-        Ok(self.c().action_execute(req).await?.into_inner())
+        self.write(req, |mut c, r| async move { c.action_execute(r).await })
+            .await
     }
 
     /// Adds a waitfor action (ham_action_waitfor); `path` "" = just wait.
@@ -138,7 +140,8 @@ impl Ham {
             flags,
             params: Some(waitfor(path, delay_ms)),
         };
-        Ok(self.c().action_waitfor(req).await?.into_inner())
+        self.write(req, |mut c, r| async move { c.action_waitfor(r).await })
+            .await
     }
 
     /// Adds a pulse notification (ham_action_notify_pulse / _node).
@@ -155,7 +158,11 @@ impl Ham {
             flags,
             params: Some(pulse.to_proto()),
         };
-        Ok(self.c().action_notify_pulse(req).await?.into_inner())
+        self.write(
+            req,
+            |mut c, r| async move { c.action_notify_pulse(r).await },
+        )
+        .await
     }
 
     /// Adds a signal notification (ham_action_notify_signal / _node).
@@ -172,7 +179,11 @@ impl Ham {
             flags,
             params: Some(signal.to_proto()),
         };
-        Ok(self.c().action_notify_signal(req).await?.into_inner())
+        self.write(
+            req,
+            |mut c, r| async move { c.action_notify_signal(r).await },
+        )
+        .await
     }
 
     /// Adds a heartbeat_healthy action (ham_action_heartbeat_healthy).
@@ -188,7 +199,10 @@ impl Ham {
             flags,
             params: Some(pb::HeartbeatHealthyAction {}),
         };
-        Ok(self.c().action_heartbeat_healthy(req).await?.into_inner())
+        self.write(req, |mut c, r| async move {
+            c.action_heartbeat_healthy(r).await
+        })
+        .await
     }
 
     /// Adds a log action (ham_action_log).
@@ -207,12 +221,16 @@ impl Ham {
             flags,
             params: Some(log(message, attach_prefix, verbosity)),
         };
-        Ok(self.c().action_log(req).await?.into_inner())
+        self.write(req, |mut c, r| async move { c.action_log(r).await })
+            .await
     }
 
     /// Removes an action (ham_action_remove).
     pub async fn action_remove(&self, action: &ActionHandle) -> HamResult<()> {
-        self.c().action_remove(action.clone()).await?;
+        self.write(action.clone(), |mut c, r| async move {
+            c.action_remove(r).await
+        })
+        .await?;
         Ok(())
     }
 
@@ -231,7 +249,11 @@ impl Ham {
             flags,
             params: Some(execute(command_line, timeout_ms)),
         };
-        Ok(self.c().action_fail_execute(req).await?.into_inner())
+        self.write(
+            req,
+            |mut c, r| async move { c.action_fail_execute(r).await },
+        )
+        .await
     }
 
     /// Adds a waitfor action-fail action (ham_action_fail_waitfor).
@@ -249,7 +271,11 @@ impl Ham {
             flags,
             params: Some(waitfor(path, delay_ms)),
         };
-        Ok(self.c().action_fail_waitfor(req).await?.into_inner())
+        self.write(
+            req,
+            |mut c, r| async move { c.action_fail_waitfor(r).await },
+        )
+        .await
     }
 
     /// Adds a pulse action-fail action (ham_action_fail_notify_pulse / _node).
@@ -266,7 +292,10 @@ impl Ham {
             flags,
             params: Some(pulse.to_proto()),
         };
-        Ok(self.c().action_fail_notify_pulse(req).await?.into_inner())
+        self.write(req, |mut c, r| async move {
+            c.action_fail_notify_pulse(r).await
+        })
+        .await
     }
 
     /// Adds a signal action-fail action (ham_action_fail_notify_signal /
@@ -284,7 +313,10 @@ impl Ham {
             flags,
             params: Some(signal.to_proto()),
         };
-        Ok(self.c().action_fail_notify_signal(req).await?.into_inner())
+        self.write(req, |mut c, r| async move {
+            c.action_fail_notify_signal(r).await
+        })
+        .await
     }
 
     /// Adds a log action-fail action (ham_action_fail_log).
@@ -303,12 +335,16 @@ impl Ham {
             flags,
             params: Some(log(message, attach_prefix, verbosity)),
         };
-        Ok(self.c().action_fail_log(req).await?.into_inner())
+        self.write(req, |mut c, r| async move { c.action_fail_log(r).await })
+            .await
     }
 
     /// Removes one action-fail action by name.
     pub async fn action_fail_remove(&self, fail: &ActionFailRef) -> HamResult<()> {
-        self.c().action_fail_remove(fail.clone()).await?;
+        self.write(fail.clone(), |mut c, r| async move {
+            c.action_fail_remove(r).await
+        })
+        .await?;
         Ok(())
     }
 }

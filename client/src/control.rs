@@ -22,7 +22,10 @@ impl Ham {
             command: command.into(),
             flags,
         };
-        Ok(self.c().entity_control(req).await?.into_inner().flags)
+        Ok(self
+            .write(req, |mut c, r| async move { c.entity_control(r).await })
+            .await?
+            .flags)
     }
 
     /// Same as [`Ham::entity_control`] for a condition (ham_condition_control).
@@ -37,7 +40,10 @@ impl Ham {
             command: command.into(),
             flags,
         };
-        Ok(self.c().condition_control(req).await?.into_inner().flags)
+        Ok(self
+            .write(req, |mut c, r| async move { c.condition_control(r).await })
+            .await?
+            .flags)
     }
 
     /// Same as [`Ham::entity_control`] for an action (ham_action_control).
@@ -52,7 +58,10 @@ impl Ham {
             command: command.into(),
             flags,
         };
-        Ok(self.c().action_control(req).await?.into_inner().flags)
+        Ok(self
+            .write(req, |mut c, r| async move { c.action_control(r).await })
+            .await?
+            .flags)
     }
 
     /// Publishes a raised condition on an entity (ham_entity_condition_raise).
@@ -71,7 +80,11 @@ impl Ham {
             rseverity,
             flags,
         };
-        self.c().entity_condition_raise(req).await?;
+        self.write(
+            req,
+            |mut c, r| async move { c.entity_condition_raise(r).await },
+        )
+        .await?;
         Ok(())
     }
 
@@ -87,7 +100,11 @@ impl Ham {
             state,
             flags,
         };
-        self.c().entity_condition_state(req).await?;
+        self.write(
+            req,
+            |mut c, r| async move { c.entity_condition_state(r).await },
+        )
+        .await?;
         Ok(())
     }
 

@@ -22,6 +22,8 @@ use crate::node::NodeSel;
 pub struct Ham {
     client: HamClient<Channel>,
     address: Option<HamAddress>,
+    /// How write calls are retried (`retry.rs`).
+    pub(crate) retry: crate::retry::WriteRetry,
 }
 
 /// Result of every HAM call.
@@ -45,6 +47,7 @@ impl Ham {
         Ham {
             client: HamClient::new(channel),
             address: None,
+            retry: Default::default(),
         }
     }
 
@@ -54,6 +57,7 @@ impl Ham {
         let ham = Ham {
             client: HamClient::new(addr.channel().await?),
             address: Some(addr.clone()),
+            retry: Default::default(),
         };
         ham.handshake(NodeSel::Local).await?;
         Ok(ham)
@@ -80,6 +84,7 @@ impl Ham {
         Ok(Ham {
             client: HamClient::new(addr.lazy_channel()?),
             address: Some(addr.clone()),
+            retry: Default::default(),
         })
     }
 
@@ -165,7 +170,8 @@ impl Ham {
             hpdl: heartbeat.hpdl,
             hpdh: heartbeat.hpdh,
         };
-        Ok(self.c().attach(req).await?.into_inner())
+        self.write(req, |mut c, r| async move { c.attach(r).await })
+            .await
     }
 
     /// Attaches the calling process (ham_attach_self). A zero `period` means
@@ -189,7 +195,8 @@ impl Ham {
             hpdh,
             flags,
         };
-        Ok(self.c().attach_self(req).await?.into_inner())
+        self.write(req, |mut c, r| async move { c.attach_self(r).await })
+            .await
     }
 
     /// Detaches an entity by handle (ham_detach). The process keeps running.
@@ -198,7 +205,8 @@ impl Ham {
             target: Some(pb::detach_request::Target::Handle(entity.clone())),
             flags,
         };
-        self.c().detach(req).await?;
+        self.write(req, |mut c, r| async move { c.detach(r).await })
+            .await?;
         Ok(())
     }
 
@@ -221,7 +229,8 @@ impl Ham {
             })),
             flags,
         };
-        self.c().detach(req).await?;
+        self.write(req, |mut c, r| async move { c.detach(r).await })
+            .await?;
         Ok(())
     }
 
@@ -238,7 +247,8 @@ impl Ham {
             name: name.to_owned(),
             flags,
         };
-        Ok(self.c().entity(req).await?.into_inner())
+        self.write(req, |mut c, r| async move { c.entity(r).await })
+            .await
     }
 
     // -- conditions -------------------------------------------------------
@@ -257,7 +267,8 @@ impl Ham {
             name: name.to_owned(),
             flags,
         };
-        Ok(self.c().condition(req).await?.into_inner())
+        self.write(req, |mut c, r| async move { c.condition(r).await })
+            .await
     }
 
     /// Adds a RAISE condition with filters (-1 = any) (ham_condition_raise).
@@ -278,7 +289,8 @@ impl Ham {
             rseverity,
             flags,
         };
-        Ok(self.c().condition_raise(req).await?.into_inner())
+        self.write(req, |mut c, r| async move { c.condition_raise(r).await })
+            .await
     }
 
     /// Adds a STATE condition (ham_condition_state). Each filter is a state,
@@ -299,12 +311,16 @@ impl Ham {
             to_state,
             flags,
         };
-        Ok(self.c().condition_state(req).await?.into_inner())
+        self.write(req, |mut c, r| async move { c.condition_state(r).await })
+            .await
     }
 
     /// Removes a condition with its actions (ham_condition_remove).
     pub async fn condition_remove(&self, condition: &ConditionHandle) -> HamResult<()> {
-        self.c().condition_remove(condition.clone()).await?;
+        self.write(condition.clone(), |mut c, r| async move {
+            c.condition_remove(r).await
+        })
+        .await?;
         Ok(())
     }
 
@@ -380,7 +396,10 @@ impl Ham {
             op: op.into(),
             value,
         };
-        Ok(self.c().verbose(req).await?.into_inner().verbosity)
+        Ok(self
+            .write(req, |mut c, r| async move { c.verbose(r).await })
+            .await?
+            .verbosity)
     }
 
     /// Reads a node's HAM state as a tree: all of it when `entity` is "",

@@ -35,6 +35,7 @@ mod error;
 pub mod flags;
 mod ham;
 mod node;
+mod retry;
 mod shared;
 mod streams;
 
@@ -43,6 +44,7 @@ pub use connection::{ADDR_ENV, DEFAULT_ADDR, DEFAULT_SOCKET, HamAddress, SOCKET_
 pub use error::{Errno, HamError, UNREACHABLE};
 pub use ham::{Ham, HamResult, Heartbeat};
 pub use node::NodeSel;
+pub use retry::{REQUEST_ID_METADATA, WriteRetry, new_request_id};
 pub use shared::{
     ham_connect, ham_connect_to, ham_connection_count, ham_disconnect, ham_disconnect_from,
 };

@@ -15,13 +15,20 @@
 //!
 //! Proposals: each command travels in an envelope with its origin node and a request id; only
 //! the origin keeps a waiter, answered when the entry is applied there. Proposals made while no
-//! leader is known wait for one (up to `propose_timeout`). A proposal handed to raft (forwarded
-//! to the leader, or appended as leader) is kept and proposed again whenever the leader changes
-//! (the old leadership may have lost it, or it may still commit): every node records the
-//! applied `(origin, request)` pairs (`dedup.rs`, carried in snapshots, `snapdata.rs`) and skips
-//! a second copy, so the write is applied once and answered once a new leader commits it. A
-//! proposal this node appended as leader that finds another entry in its slot while no leader
-//! change was seen (this node led again) fails at once with `NoQuorum`.
+//! leader is known wait for one. A proposal handed to raft (forwarded to the leader, or
+//! appended as leader) is kept and proposed again whenever the leader changes (the old
+//! leadership may have lost it, or it may still commit): every node records the applied
+//! `(origin, request)` pairs (`dedup.rs`, carried in snapshots, `snapdata.rs`) and skips a
+//! second copy, so the write is applied once and answered once a new leader commits it.
+//!
+//! Answers mean what they say (HAM-CONTRACT M5). `Ok` means committed and applied here. The
+//! owner task gives every proposal a deadline `propose_timeout` after the call, on the
+//! monotonic clock; at the deadline a proposal never handed to raft is withdrawn and answers
+//! `NoQuorum` (it can never commit), and one handed to raft answers `OutcomeUnknown` (it may
+//! still commit, once). A proposal this node appended as leader, and handed to raft only that
+//! once, that finds another entry committed in its slot is provably lost and answers `NoQuorum`
+//! at once. Nothing compares wall clocks across nodes (H5): a forwarded proposal is accepted by
+//! the leader whenever it arrives.
 //!
 //! Snapshots are taken every `snapshot_every` applied entries (a little later on nodes with
 //! higher ids, so that the nodes of a cluster do not all build one at the same moment). The
@@ -131,6 +138,10 @@ impl<S: StateMachine> std::fmt::Debug for ReplicaHandle<S> {
 /// Queue length of the owner task's command channel.
 const COMMAND_QUEUE: usize = 4096;
 
+/// How much longer than the owner task's deadline a proposer waits before it answers
+/// `OutcomeUnknown` by itself.
+const PROPOSE_GRACE: Duration = Duration::from_secs(1);
+
 impl<S: StateMachine> ReplicaHandle<S> {
     /// Opens (or creates) the log under data_dir, restores the latest snapshot into `sm`, applies
     /// the entries committed after it (with `replaying` set) before it returns, then spawns the
@@ -168,36 +179,63 @@ impl<S: StateMachine> ReplicaHandle<S> {
         })
     }
 
-    /// Sends a command and waits for its reply, both bounded by `propose_timeout`.
+    /// Sends a command and waits for its reply, bounded by `propose_timeout`: a command that
+    /// could not even be queued in time never reached raft (`NoQuorum`); a reply that does not
+    /// come in time is `late`.
     async fn call<T>(
         &self,
+        late: ReplicaError,
         make: impl FnOnce(oneshot::Sender<Result<T, ReplicaError>>) -> Command<S>,
     ) -> Result<T, ReplicaError> {
         let deadline = tokio::time::Instant::now() + self.shared.propose_timeout;
+        self.call_until(deadline, deadline, late, make).await
+    }
+
+    /// [`Self::call`] with explicit deadlines for queueing and for the reply.
+    async fn call_until<T>(
+        &self,
+        queued_by: tokio::time::Instant,
+        answered_by: tokio::time::Instant,
+        late: ReplicaError,
+        make: impl FnOnce(oneshot::Sender<Result<T, ReplicaError>>) -> Command<S>,
+    ) -> Result<T, ReplicaError> {
         let (reply, rx) = oneshot::channel();
-        match tokio::time::timeout_at(deadline, self.shared.tx.send(make(reply))).await {
+        match tokio::time::timeout_at(queued_by, self.shared.tx.send(make(reply))).await {
             Err(_) => return Err(ReplicaError::NoQuorum),
             Ok(Err(_)) => return Err(ReplicaError::Stopped),
             Ok(Ok(())) => {}
         }
-        match tokio::time::timeout_at(deadline, rx).await {
-            Err(_) => Err(ReplicaError::NoQuorum),
+        match tokio::time::timeout_at(answered_by, rx).await {
+            Err(_) => Err(late),
             Ok(Err(_)) => Err(ReplicaError::Stopped),
             Ok(Ok(result)) => result,
         }
     }
 
     /// Proposes a command; resolves with the state machine's output once it is committed AND
-    /// applied on this node. Err(NoQuorum) after propose_timeout when it can't commit (no leader
-    /// / no quorum; the command may still commit later), Err(Stopped) after shutdown.
-    /// Err(NoSpace) at once, before raft sees it, while the disk is full.
+    /// applied on this node. After `propose_timeout` (HAM-CONTRACT M5): Err(NoQuorum) when the
+    /// command was never handed to raft (no leader known in time) and will never commit, or
+    /// Err(OutcomeUnknown) when it was and may still commit (applied once if so). Err(Stopped)
+    /// after shutdown, before raft saw it. Err(NoSpace) at once, before raft sees it, while the
+    /// disk is full.
     pub async fn propose(&self, command: Vec<u8>) -> Result<S::Output, ReplicaError> {
         if self.shared.space.is_full() {
             return Err(ReplicaError::NoSpace(
                 "the disk holding the raft log is full".into(),
             ));
         }
-        self.call(|reply| Command::Propose { command, reply }).await
+        // The owner task answers at `deadline`; the handle waits a little longer, as a safety
+        // net only (a task stuck persisting), and then cannot know the outcome.
+        let deadline = tokio::time::Instant::now() + self.shared.propose_timeout;
+        let net = deadline + PROPOSE_GRACE;
+        self.call_until(deadline, net, ReplicaError::OutcomeUnknown, |reply| {
+            Command::Propose {
+                command,
+                deadline,
+                reply,
+            }
+        })
+        .await
     }
 
     /// Changes membership with one ConfChangeV2 (several changes go through joint consensus,
@@ -208,8 +246,11 @@ impl<S: StateMachine> ReplicaHandle<S> {
         &self,
         changes: Vec<MembershipChange>,
     ) -> Result<Membership, ReplicaError> {
-        self.call(|reply| Command::ChangeMembership { changes, reply })
-            .await
+        self.call(ReplicaError::NoQuorum, |reply| Command::ChangeMembership {
+            changes,
+            reply,
+        })
+        .await
     }
 
     /// Runs `f` on the locally applied state (RwLock read guard; the owner task takes the write
@@ -229,7 +270,10 @@ impl<S: StateMachine> ReplicaHandle<S> {
     /// drops ReadIndex silently (no leader yet, or a leader that has not committed in its term);
     /// bounded by propose_timeout, then Err(NoQuorum).
     pub async fn read_barrier(&self) -> Result<(), ReplicaError> {
-        self.call(|reply| Command::ReadBarrier { reply }).await
+        self.call(ReplicaError::NoQuorum, |reply| Command::ReadBarrier {
+            reply,
+        })
+        .await
     }
 
     /// A raft message received from a peer (bytes as given to Transport::send). Bad bytes are

@@ -57,6 +57,28 @@ impl HamService {
     }
 }
 
+/// Metadata key of the optional client request id of a write (HAM-CONTRACT M5): 1 to 64
+/// printable ASCII bytes. A write retried with the same id is applied at most once and
+/// answered with the first outcome.
+pub const REQUEST_ID_METADATA: &str = "ham-request-id";
+
+/// The client request id of a call, if it has one; EINVAL when it is malformed.
+fn request_id(md: &tonic::metadata::MetadataMap) -> ham_core::model::Result<Option<String>> {
+    let Some(v) = md.get(REQUEST_ID_METADATA) else {
+        return Ok(None);
+    };
+    v.to_str()
+        .ok()
+        .filter(|id| ham_core::machine::valid_request_id(id))
+        .map(|id| Some(id.to_string()))
+        .ok_or_else(|| {
+            ham_core::model::einval(format!(
+                "{REQUEST_ID_METADATA} must be 1 to {} printable ASCII characters",
+                ham_core::machine::REQUEST_ID_MAX
+            ))
+        })
+}
+
 /// Each RPC converts the error of its inherent method in [`Calls`] to a status.
 /// The streaming RPCs are written out after the unary ones.
 macro_rules! ham_service {
@@ -65,7 +87,9 @@ macro_rules! ham_service {
         impl pb::ham_server::Ham for HamService {
             $(
                 async fn $name(&self, req: Request<$req>) -> Result<Response<$resp>, Status> {
-                    self.calls.$name(req.into_inner()).await.map(Response::new).map_err(to_status)
+                    let id = request_id(req.metadata()).map_err(to_status)?;
+                    let call = self.calls.$name(req.into_inner());
+                    crate::node::with_request_id(id, call).await.map(Response::new).map_err(to_status)
                 }
             )*
             $($stream)*

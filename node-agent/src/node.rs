@@ -3,7 +3,7 @@
 
 use crate::api::convert::NodeSel;
 use crate::api::status::replica_error;
-use ham_core::machine::{HamMachine, encode_command};
+use ham_core::machine::{HamMachine, encode_command_with_id};
 use ham_core::model::{
     CLUSTER_NODE_ID, Command, Errno, HamError, HamState, NodeId, Response, Result,
 };
@@ -29,6 +29,26 @@ pub struct Node {
     replica: ReplicaHandle<HamMachine>,
 }
 
+tokio::task_local! {
+    /// The client request id of the API call being served, taken by its first write.
+    static REQUEST_ID: std::cell::RefCell<Option<String>>;
+}
+
+/// Runs `call` (one API call) with the client request id it came with: the first write it
+/// makes carries the id, so that a retry of the call with the same id is applied at most once
+/// and answered with the first outcome (HAM-CONTRACT M5).
+pub async fn with_request_id<F: std::future::Future>(id: Option<String>, call: F) -> F::Output {
+    REQUEST_ID.scope(std::cell::RefCell::new(id), call).await
+}
+
+/// The client request id of the call being served, if any and not yet used by a write.
+fn take_request_id() -> Option<String> {
+    REQUEST_ID
+        .try_with(|id| id.borrow_mut().take())
+        .ok()
+        .flatten()
+}
+
 /// Wall-clock time in ns since the Unix epoch, the only clock reading that
 /// enters the state (as a value inside commands).
 pub fn now_ns() -> i64 {
@@ -44,13 +64,15 @@ impl Node {
         Node { identity, replica }
     }
 
-    /// Proposes a command and answers once it is committed and applied here.
+    /// Proposes a command and answers once it is committed and applied here (HAM-CONTRACT
+    /// M5): OK when committed; EAGAIN when it was not and never will be; ETIMEDOUT when it
+    /// was proposed but not applied in time, and may still commit. The first write of an API
+    /// call carries the call's client request id ([`with_request_id`]): if that id was
+    /// applied already, the write is not applied again and answers the first outcome.
     pub async fn write(&self, cmd: Command) -> Result<Response> {
+        let bytes = encode_command_with_id(&cmd, take_request_id().as_deref())?;
         // The outer error is replication's, the inner one the model's refusal.
-        self.replica
-            .propose(encode_command(&cmd))
-            .await
-            .map_err(replica_error)?
+        self.replica.propose(bytes).await.map_err(replica_error)?
     }
 
     /// Reads the local replica (linearizable after a read barrier when asked).
@@ -91,20 +113,31 @@ impl Node {
         }
     }
 
-    /// Makes sure the state knows this node under its name and address.
+    /// Makes sure the state knows this node under its name and address. EAGAIN means "not
+    /// registered yet, call again": also when the write's outcome was unknown (ETIMEDOUT) and
+    /// the registration is not seen here yet, as registering is idempotent as a whole.
     pub async fn register(&self) -> Result<()> {
-        let known = self.read_now(|s| s.nodes.get(&self.identity.id).cloned());
-        let current = known
-            .is_some_and(|m| m.name == self.identity.name && m.address == self.identity.address);
-        if !current {
-            self.write(Command::RegisterNode {
-                id: self.identity.id,
-                name: self.identity.name.clone(),
-                address: self.identity.address.clone(),
-            })
-            .await?;
+        let registered = || {
+            let known = self.read_now(|s| s.nodes.get(&self.identity.id).cloned());
+            known
+                .is_some_and(|m| m.name == self.identity.name && m.address == self.identity.address)
+        };
+        if registered() {
+            return Ok(());
         }
-        Ok(())
+        let write = self.write(Command::RegisterNode {
+            id: self.identity.id,
+            name: self.identity.name.clone(),
+            address: self.identity.address.clone(),
+        });
+        match write.await {
+            Err(e) if e.errno == Errno::Etimedout && !registered() => Err(HamError::new(
+                Errno::Eagain,
+                format!("registration not confirmed yet ({e})"),
+            )),
+            Err(e) if e.errno == Errno::Etimedout => Ok(()),
+            other => other.map(|_| ()),
+        }
     }
 
     /// A Raft membership change (on the leader); answers with the new membership.

@@ -18,8 +18,13 @@ pub enum Errno {
     Ehostunreach,
     /// The HAM (or the node) cannot be reached now.
     Ebadf,
-    /// No quorum: the write could not be committed; try again.
+    /// The write was not committed and never will be (no quorum in time, or it was lost
+    /// before it could commit); try again (HAM-CONTRACT M5).
     Eagain,
+    /// The outcome of the write is unknown: it was handed to Raft but not applied on the
+    /// serving node in time, and may still commit. Retry it with the same client request id
+    /// to learn its outcome (HAM-CONTRACT M5).
+    Etimedout,
     /// Out of memory or over a quota.
     Enomem,
     /// No space left on the device: the write was refused before it was proposed.
@@ -45,6 +50,8 @@ pub enum StatusClass {
     NotFound,
     /// `UNAVAILABLE`
     Unavailable,
+    /// `DEADLINE_EXCEEDED`
+    DeadlineExceeded,
     /// `RESOURCE_EXHAUSTED`
     ResourceExhausted,
     /// `PERMISSION_DENIED`
@@ -55,7 +62,7 @@ pub enum StatusClass {
 
 impl Errno {
     /// Every errno, for tables and tests.
-    pub const ALL: [Errno; 12] = [
+    pub const ALL: [Errno; 13] = [
         Errno::Einval,
         Errno::Enametoolong,
         Errno::Eexist,
@@ -63,6 +70,7 @@ impl Errno {
         Errno::Ehostunreach,
         Errno::Ebadf,
         Errno::Eagain,
+        Errno::Etimedout,
         Errno::Enomem,
         Errno::Enospc,
         Errno::Eperm,
@@ -80,6 +88,7 @@ impl Errno {
             Errno::Ehostunreach => "EHOSTUNREACH",
             Errno::Ebadf => "EBADF",
             Errno::Eagain => "EAGAIN",
+            Errno::Etimedout => "ETIMEDOUT",
             Errno::Enomem => "ENOMEM",
             Errno::Enospc => "ENOSPC",
             Errno::Eperm => "EPERM",
@@ -98,6 +107,7 @@ impl Errno {
             Errno::Ehostunreach => 113,
             Errno::Ebadf => 9,
             Errno::Eagain => 11,
+            Errno::Etimedout => 110,
             Errno::Enomem => 12,
             Errno::Enospc => 28,
             Errno::Eperm => 1,
@@ -118,6 +128,7 @@ impl Errno {
             Errno::Eexist => StatusClass::AlreadyExists,
             Errno::Enoent | Errno::Ehostunreach => StatusClass::NotFound,
             Errno::Ebadf | Errno::Eagain => StatusClass::Unavailable,
+            Errno::Etimedout => StatusClass::DeadlineExceeded,
             Errno::Enomem | Errno::Enospc => StatusClass::ResourceExhausted,
             Errno::Eperm | Errno::Eacces => StatusClass::PermissionDenied,
             Errno::Eio => StatusClass::Internal,
@@ -182,6 +193,7 @@ mod tests {
             (Errno::Ehostunreach, NotFound),
             (Errno::Ebadf, Unavailable),
             (Errno::Eagain, Unavailable),
+            (Errno::Etimedout, DeadlineExceeded),
             (Errno::Enomem, ResourceExhausted),
             (Errno::Enospc, ResourceExhausted),
             (Errno::Eperm, PermissionDenied),

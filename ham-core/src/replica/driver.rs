@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use protobuf::Message as _;
-use raft::eraftpb::{ConfState, Message, MessageType};
+use raft::eraftpb::{ConfState, Message};
 use raft::{RawNode, SnapshotStatus, StateRole};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::MissedTickBehavior;
@@ -31,9 +31,11 @@ use snapshot::Build;
 
 /// What handles ask of the owner task.
 pub(crate) enum Command<S: StateMachine> {
-    /// Propose a command and answer with its output once applied here.
+    /// Propose a command and answer with its output once applied here, or at `deadline`
+    /// (monotonic) with what this node knows of it (`pending.rs`).
     Propose {
         command: Vec<u8>,
+        deadline: tokio::time::Instant,
         reply: Reply<S::Output>,
     },
     /// Answer once a ReadIndex confirmed by the leader is applied here.
@@ -83,8 +85,6 @@ pub(crate) struct Driver<S: StateMachine> {
     ticks: u64,
     election_ticks: u64,
     read_retry_ticks: u64,
-    /// How long a proposer waits; forwarded proposals carry the resulting deadline.
-    propose_timeout_ms: u64,
     snapshot_every: u64,
     keep_entries: u64,
     /// The snapshot being serialized off this task, if any (one at a time).
@@ -133,25 +133,6 @@ impl Drop for StopNotice {
             self.0.send_replace(Some(e));
         }
     }
-}
-
-/// Wall-clock ms since the epoch, for proposal deadlines (compared across
-/// nodes, so it is the wall clock; skew below the propose timeout is harmless).
-fn wall_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
-/// Removes forwarded proposals whose proposer has stopped waiting; true when
-/// nothing is left to step. Entries that are not our envelopes are kept.
-fn drop_expired_proposals(m: &mut Message) -> bool {
-    let now = wall_ms();
-    m.entries.retain(|e| {
-        envelope::decode(&e.data).map_or(true, |env| env.deadline_ms == 0 || env.deadline_ms >= now)
-    });
-    m.entries.is_empty()
 }
 
 fn role(state: StateRole) -> Role {
@@ -263,25 +244,25 @@ impl<S: StateMachine> Driver<S> {
     /// Handles one command; returns the shutdown signal if asked to stop.
     fn handle(&mut self, cmd: Command<S>) -> Option<oneshot::Sender<()>> {
         match cmd {
-            Command::Propose { command, reply } => {
+            Command::Propose {
+                command,
+                deadline,
+                reply,
+            } => {
                 let id = self.next_request_id();
-                self.pending.add_proposal(id, reply);
-                let deadline = wall_ms().saturating_add(self.propose_timeout_ms);
-                self.propose(id, envelope::encode(self.id, id, deadline, &command));
+                self.pending.add_proposal(id, reply, deadline);
+                self.propose(id, envelope::encode(self.id, id, &command));
             }
             Command::ReadBarrier { reply } => {
                 self.read_seq += 1;
                 let ctx = self.read_seq;
                 self.pending.add_read(ctx, reply);
             }
-            Command::Step(mut m) => {
-                if m.msg_type == MessageType::MsgPropose && drop_expired_proposals(&mut m) {
-                    tracing::debug!(
-                        replica = self.id,
-                        from = m.from,
-                        "dropping expired forwarded proposals"
-                    );
-                } else if m.to != self.id {
+            Command::Step(m) => {
+                // Forwarded proposals are stepped whenever they arrive: their proposer's clock
+                // says nothing here (HAM-CONTRACT H5), and a proposer that stopped waiting
+                // answered ETIMEDOUT, not EAGAIN, so a late commit contradicts no answer.
+                if m.to != self.id {
                     tracing::debug!(replica = self.id, to = m.to, "dropping misrouted message");
                 } else if let Err(e) = self.node.step(*m) {
                     tracing::debug!(replica = self.id, "step: {e}");
@@ -389,42 +370,10 @@ impl<S: StateMachine> Driver<S> {
     fn on_tick(&mut self) {
         self.ticks += 1;
         self.node.tick();
+        self.pending.expire(tokio::time::Instant::now());
         self.pending.purge_closed();
         self.conf_waiters.purge_closed();
         self.maybe_leave_joint();
         self.expire_snapshots();
-    }
-}
-
-#[cfg(test)]
-mod expiry_tests {
-    use super::*;
-    use raft::eraftpb::Entry;
-
-    fn entry(data: Vec<u8>) -> Entry {
-        Entry {
-            data: data.into(),
-            ..Default::default()
-        }
-    }
-
-    fn proposal(entries: Vec<Entry>) -> Message {
-        Message {
-            msg_type: MessageType::MsgPropose,
-            entries: entries.into(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn forwarded_proposals_past_their_deadline_are_dropped() {
-        let now = wall_ms();
-        let at = |deadline| entry(envelope::encode(2, 1, deadline, b"cmd"));
-        let foreign = entry(b"not an envelope".to_vec());
-        let mut m = proposal(vec![at(now - 1000), at(now + 60_000), at(0), foreign]);
-        assert!(!drop_expired_proposals(&mut m));
-        assert_eq!(m.entries.len(), 3, "only the expired proposal goes");
-        let mut stale = proposal(vec![at(now - 1)]);
-        assert!(drop_expired_proposals(&mut stale), "nothing left to step");
     }
 }

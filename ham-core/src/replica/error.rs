@@ -3,9 +3,15 @@
 /// Why a replica operation failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ReplicaError {
-    /// No leader or no quorum within the timeout.
-    #[error("no leader or no quorum within the timeout")]
+    /// Not committed, and never will be: the proposal was never handed to raft (no leader or
+    /// no quorum within the timeout), or it was provably lost (HAM-CONTRACT M5: EAGAIN).
+    #[error("not committed: no leader or no quorum within the timeout")]
     NoQuorum,
+    /// The proposal was handed to raft (forwarded to a leader, or appended as leader) but not
+    /// applied here within the timeout: it may still commit, and this node stopped waiting
+    /// (HAM-CONTRACT M5: ETIMEDOUT). A copy that commits later is applied once.
+    #[error("the proposal was not applied within the timeout and may still commit")]
+    OutcomeUnknown,
     /// The replica was shut down (or stopped after a fatal storage error).
     #[error("the replica was shut down")]
     Stopped,

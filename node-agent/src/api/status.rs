@@ -15,6 +15,7 @@ fn code(class: StatusClass) -> Code {
         StatusClass::AlreadyExists => Code::AlreadyExists,
         StatusClass::NotFound => Code::NotFound,
         StatusClass::Unavailable => Code::Unavailable,
+        StatusClass::DeadlineExceeded => Code::DeadlineExceeded,
         StatusClass::ResourceExhausted => Code::ResourceExhausted,
         StatusClass::PermissionDenied => Code::PermissionDenied,
         StatusClass::Internal => Code::Internal,
@@ -52,6 +53,7 @@ pub fn from_status(status: Status, node: u64) -> HamError {
         Code::InvalidArgument => Errno::Einval,
         Code::AlreadyExists => Errno::Eexist,
         Code::FailedPrecondition => Errno::Eagain,
+        Code::DeadlineExceeded => Errno::Etimedout,
         Code::PermissionDenied => Errno::Eperm,
         Code::Internal => Errno::Eio,
         _ => Errno::Ebadf,
@@ -64,7 +66,12 @@ pub fn replica_error(err: ReplicaError) -> HamError {
     match err {
         ReplicaError::NoQuorum => HamError::new(
             Errno::Eagain,
-            "the write could not reach a quorum; try again",
+            "the write was not committed and will not be (no quorum in time); try again",
+        ),
+        ReplicaError::OutcomeUnknown => HamError::new(
+            Errno::Etimedout,
+            "the write was proposed but not committed in time and may still commit; \
+             retry it with the same request id to learn its outcome",
         ),
         ReplicaError::Stopped => HamError::new(Errno::Ebadf, "this HAM is stopping"),
         ReplicaError::NoSpace(m) => HamError::new(
@@ -89,6 +96,7 @@ mod tests {
             (Errno::Ehostunreach, Code::NotFound),
             (Errno::Ebadf, Code::Unavailable),
             (Errno::Eagain, Code::Unavailable),
+            (Errno::Etimedout, Code::DeadlineExceeded),
             (Errno::Enomem, Code::ResourceExhausted),
             (Errno::Enospc, Code::ResourceExhausted),
             (Errno::Eperm, Code::PermissionDenied),
@@ -121,6 +129,17 @@ mod tests {
         let st = to_status(replica_error(ReplicaError::NoSpace("full".into())));
         assert_eq!(st.code(), Code::ResourceExhausted);
         assert_eq!(ErrorDetail::decode(st.details()).unwrap().errno, "ENOSPC");
+    }
+
+    #[test]
+    fn m5_an_unknown_outcome_is_deadline_exceeded_with_etimedout() {
+        let st = to_status(replica_error(ReplicaError::OutcomeUnknown));
+        assert_eq!(st.code(), Code::DeadlineExceeded);
+        assert_eq!(
+            ErrorDetail::decode(st.details()).unwrap().errno,
+            "ETIMEDOUT"
+        );
+        assert_eq!(from_status(st, 2).errno, Errno::Etimedout);
     }
 
     #[test]

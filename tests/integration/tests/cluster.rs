@@ -94,7 +94,7 @@ fn d2_leader_killed_new_leader_takes_writes_within_2s() {
     c.nodes[leader].kill9();
     // D2: a new leader takes writes within 2 s of the old one's death. A
     // request already forwarded to the dead leader waits out its proposal
-    // timeout (EAGAIN): like a retrying client, start a new write every 20 ms
+    // timeout (ETIMEDOUT): like a retrying client, start a new write every 20 ms
     // and time the first one that commits.
     let failover = first_write_after(&c.nodes[via].socket, killed, Duration::from_secs(10));
     stop.store(true, Ordering::Relaxed);
@@ -142,13 +142,15 @@ fn d1_minority_cut_off_cannot_commit_and_catches_up_after_healing() {
                 .success()
         },
     );
-    // The minority cannot: its write ends with EAGAIN (no quorum), never acknowledged.
+    // The minority cannot: its write is never acknowledged. It ends with
+    // EAGAIN (never handed to raft: it will not commit) or, when the node
+    // forwarded it to a leader it still believed in, ETIMEDOUT (M5: it may
+    // commit once healed).
     let out = c.nodes[2].hamctrl(&["--node", "1", "entity", "from-minority"]);
     assert!(!out.status.success(), "the cut-off node committed a write");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("EAGAIN"),
-        "{out:?}"
-    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let refused = stderr.contains("EAGAIN");
+    assert!(refused || stderr.contains("ETIMEDOUT"), "{out:?}");
     netns.set_connected(2, true);
     wait_for(
         "the cut-off node to catch up",
@@ -165,7 +167,7 @@ fn d1_minority_cut_off_cannot_commit_and_catches_up_after_healing() {
     );
     let names = entities_via(&c, 0);
     assert!(
-        !names.contains("from-minority"),
+        !refused || !names.contains("from-minority"),
         "a write refused with EAGAIN appeared later"
     );
 }

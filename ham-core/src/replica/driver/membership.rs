@@ -97,7 +97,7 @@ impl<S: StateMachine> Driver<S> {
             return;
         }
         let id = self.next_request_id();
-        let context = envelope::encode(self.id, id, 0, &[]);
+        let context = envelope::encode(self.id, id, &[]);
         let mut cc = ConfChangeV2::default();
         cc.set_transition(ConfChangeTransition::Auto);
         for change in changes {

@@ -93,7 +93,6 @@ impl<S: StateMachine> Driver<S> {
             ticks: 0,
             election_ticks: cfg.election_ticks as u64,
             read_retry_ticks: (cfg.heartbeat_ticks as u64 * 2).max(2),
-            propose_timeout_ms: u64::try_from(cfg.propose_timeout.as_millis()).unwrap_or(u64::MAX),
             snapshot_every: staggered(cfg.snapshot_every, cfg.id),
             snapshot_build: None,
             snapshot_retry_tick: 0,

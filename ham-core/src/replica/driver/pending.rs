@@ -3,11 +3,19 @@
 //!
 //! Proposals are matched by request id: the id travels in the entry's envelope and only the
 //! origin node keeps a waiter, so an entry applied anywhere else simply has no waiter. A caller
-//! that gave up (timeout) closes its reply channel; such waiters are purged on ticks.
+//! that gave up closes its reply channel; such waiters are purged on ticks.
+//!
+//! Every proposal has a deadline on the monotonic clock, and its answer at the deadline says
+//! what this node knows (HAM-CONTRACT M5): a proposal never handed to raft (still waiting for a
+//! leader) is withdrawn, so that it can never be proposed, and fails with `NoQuorum`; one that
+//! was handed to raft (forwarded to a leader, or appended as leader) may still commit, so it
+//! fails with `OutcomeUnknown` and is no longer tracked (a copy that commits later is applied
+//! once, `dedup.rs`, and answers nobody).
 
 use std::collections::HashMap;
 
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 use crate::replica::ReplicaError;
 
@@ -23,10 +31,19 @@ struct Read {
     asked_at: Option<u64>,
 }
 
+/// A proposal's caller.
+struct Waiter<T> {
+    reply: Reply<T>,
+    /// When it is answered if not applied by then.
+    deadline: Instant,
+    /// How many times it was handed to raft (0: never, so it cannot commit).
+    handed: u32,
+}
+
 /// All outstanding waiters of one replica.
 pub(crate) struct Pending<T> {
     /// Proposals by request id, resolved when their entry is applied here.
-    waiters: HashMap<u64, Reply<T>>,
+    waiters: HashMap<u64, Waiter<T>>,
     /// Log index -> request id of proposals this node appended itself, as leader.
     by_index: HashMap<u64, u64>,
     /// Proposals raft dropped (no leader known yet): proposed again once a leader is known.
@@ -52,24 +69,59 @@ impl<T> Default for Pending<T> {
 }
 
 impl<T> Pending<T> {
-    /// Registers a proposal's waiter.
-    pub(crate) fn add_proposal(&mut self, id: u64, reply: Reply<T>) {
-        self.waiters.insert(id, reply);
+    /// Registers a proposal's waiter, answered at `deadline` if not applied by then.
+    pub(crate) fn add_proposal(&mut self, id: u64, reply: Reply<T>, deadline: Instant) {
+        let waiter = Waiter {
+            reply,
+            deadline,
+            handed: 0,
+        };
+        self.waiters.insert(id, waiter);
     }
 
     /// Hands the applied result to the proposal's caller, if it is still waiting here.
     pub(crate) fn complete(&mut self, id: u64, result: Result<T, ReplicaError>) {
         self.in_flight.remove(&id);
-        if let Some(reply) = self.waiters.remove(&id) {
-            // The caller may have timed out meanwhile; nothing to do then.
-            let _ = reply.send(result);
+        if let Some(w) = self.waiters.remove(&id) {
+            // The caller may have given up meanwhile; nothing to do then.
+            let _ = w.reply.send(result);
         }
     }
 
-    /// Keeps a proposal handed to raft until it is applied here.
+    /// Keeps a proposal handed to raft until it is applied here (or its deadline passes).
     pub(crate) fn in_flight(&mut self, id: u64, data: Vec<u8>) {
-        if self.waiters.contains_key(&id) {
+        if let Some(w) = self.waiters.get_mut(&id) {
+            w.handed = w.handed.saturating_add(1);
             self.in_flight.insert(id, data);
+        }
+    }
+
+    /// Answers the proposals whose deadline passed with what this node knows (module docs):
+    /// `NoQuorum` for those never handed to raft, withdrawn first so that they are never
+    /// proposed; `OutcomeUnknown` for the others, which are no longer proposed again.
+    pub(crate) fn expire(&mut self, now: Instant) {
+        let due: Vec<u64> = self
+            .waiters
+            .iter()
+            .filter(|(_, w)| w.deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        for id in due {
+            let Some(w) = self.waiters.remove(&id) else {
+                continue;
+            };
+            self.unproposed.retain(|(u, _)| *u != id);
+            self.in_flight.remove(&id);
+            self.by_index.retain(|_, i| *i != id);
+            let why = if w.handed == 0 {
+                ReplicaError::NoQuorum
+            } else {
+                ReplicaError::OutcomeUnknown
+            };
+            let _ = w.reply.send(Err(why));
         }
     }
 
@@ -86,7 +138,7 @@ impl<T> Pending<T> {
         let mut out: Vec<(u64, Vec<u8>)> = self
             .in_flight
             .drain()
-            .filter(|(id, _)| waiters.get(id).is_some_and(|r| !r.is_closed()))
+            .filter(|(id, _)| waiters.get(id).is_some_and(|w| !w.reply.is_closed()))
             .collect();
         // In the order they were first proposed.
         out.sort_unstable_by_key(|(id, _)| *id);
@@ -99,19 +151,24 @@ impl<T> Pending<T> {
     }
 
     /// Called for every applied entry with the request id it carries for this node (if any).
-    /// A proposal this node appended at `index` that finds another entry there was lost with a
-    /// leader change: log matching means it can never commit, so fail it now instead of
-    /// letting the caller wait for the timeout.
+    /// A proposal this node appended at `index` that finds another entry committed there is
+    /// lost: by log matching that entry can never commit. If that append was the only time the
+    /// proposal was handed to raft, no other copy exists anywhere (raft never moves an entry to
+    /// another index, and only this node, the origin, proposes it again), so it is provably
+    /// dead and fails now with `NoQuorum`, a true EAGAIN (HAM-CONTRACT M5). If it was handed to
+    /// raft before (forwarded, or appended under an earlier leadership that this node did not
+    /// see end), an earlier copy may still commit at another index: keep waiting for it.
     pub(crate) fn check_index(&mut self, index: u64, request: Option<u64>) {
         if let Some(id) = self.by_index.remove(&index)
             && request != Some(id)
+            && self.waiters.get(&id).is_some_and(|w| w.handed == 1)
         {
             self.complete(id, Err(ReplicaError::NoQuorum));
         }
     }
 
     /// A snapshot skipped the entries up to `index`: whether those proposals committed is
-    /// unknown here, so they are left to time out.
+    /// unknown here, so they are left to their deadline (`OutcomeUnknown`).
     pub(crate) fn forget_indexes_up_to(&mut self, index: u64) {
         self.by_index.retain(|&i, _| i > index);
     }
@@ -130,7 +187,7 @@ impl<T> Pending<T> {
     pub(crate) fn take_unproposed(&mut self) -> Vec<(u64, Vec<u8>)> {
         let waiters = &self.waiters;
         let mut out = std::mem::take(&mut self.unproposed);
-        out.retain(|(id, _)| waiters.get(id).is_some_and(|r| !r.is_closed()));
+        out.retain(|(id, _)| waiters.get(id).is_some_and(|w| !w.reply.is_closed()));
         out
     }
 
@@ -203,17 +260,24 @@ impl<T> Pending<T> {
 
     /// Forgets waiters whose callers gave up.
     pub(crate) fn purge_closed(&mut self) {
-        self.waiters.retain(|_, r| !r.is_closed());
+        self.waiters.retain(|_, w| !w.reply.is_closed());
         let waiters = &self.waiters;
         self.by_index.retain(|_, id| waiters.contains_key(id));
         self.in_flight.retain(|id, _| waiters.contains_key(id));
+        self.unproposed.retain(|(id, _)| waiters.contains_key(id));
         self.reads.retain(|_, r| !r.reply.is_closed());
     }
 
-    /// Fails everything (shutdown).
+    /// Fails everything (shutdown). A proposal already handed to raft may still commit
+    /// elsewhere: its outcome is unknown, not refused.
     pub(crate) fn fail_all(&mut self) {
-        for (_, reply) in self.waiters.drain() {
-            let _ = reply.send(Err(ReplicaError::Stopped));
+        for (_, w) in self.waiters.drain() {
+            let why = if w.handed == 0 {
+                ReplicaError::Stopped
+            } else {
+                ReplicaError::OutcomeUnknown
+            };
+            let _ = w.reply.send(Err(why));
         }
         for (_, read) in self.reads.drain() {
             let _ = read.reply.send(Err(ReplicaError::Stopped));
@@ -230,8 +294,58 @@ mod tests {
 
     fn waiter(p: &mut Pending<u8>, id: u64) -> oneshot::Receiver<Result<u8, ReplicaError>> {
         let (tx, rx) = oneshot::channel();
-        p.add_proposal(id, tx);
+        p.add_proposal(id, tx, Instant::now() + std::time::Duration::from_secs(60));
         rx
+    }
+
+    #[tokio::test]
+    async fn m5_at_the_deadline_the_answer_says_whether_raft_ever_had_the_proposal() {
+        let mut p = Pending::default();
+        let now = Instant::now();
+        let (tx, mut never) = oneshot::channel();
+        p.add_proposal(1, tx, now);
+        p.add_unproposed(1, b"one".to_vec());
+        let (tx, mut handed) = oneshot::channel();
+        p.add_proposal(2, tx, now);
+        p.in_flight(2, b"two".to_vec());
+        // Handed to raft, then back in the queue for want of a leader after a leader change.
+        let (tx, mut requeued) = oneshot::channel();
+        p.add_proposal(3, tx, now);
+        p.in_flight(3, b"three".to_vec());
+        assert_eq!(p.take_in_flight().len(), 2);
+        p.add_unproposed(3, b"three".to_vec());
+        let mut later = waiter(&mut p, 4);
+        p.add_unproposed(4, b"four".to_vec());
+        p.expire(now);
+        assert!(matches!(never.try_recv(), Ok(Err(ReplicaError::NoQuorum))));
+        assert!(matches!(
+            handed.try_recv(),
+            Ok(Err(ReplicaError::OutcomeUnknown))
+        ));
+        assert!(matches!(
+            requeued.try_recv(),
+            Ok(Err(ReplicaError::OutcomeUnknown))
+        ));
+        assert!(later.try_recv().is_err(), "not due yet");
+        // Withdrawn: only the proposal still waiting is ever proposed again.
+        assert_eq!(p.take_unproposed(), vec![(4, b"four".to_vec())]);
+        assert!(p.take_in_flight().is_empty());
+    }
+
+    #[test]
+    fn m5_a_lost_slot_fails_at_once_only_when_no_other_copy_exists() {
+        let mut p = Pending::default();
+        let mut twice = waiter(&mut p, 1);
+        // Forwarded once, then appended by this node as the new leader.
+        p.in_flight(1, b"one".to_vec());
+        p.leader_changed();
+        p.appended_at(10, 1);
+        p.in_flight(1, b"one".to_vec());
+        p.check_index(10, Some(99));
+        assert!(
+            twice.try_recv().is_err(),
+            "the forwarded copy may still commit"
+        );
     }
 
     #[test]

@@ -359,3 +359,111 @@ async fn a_write_proposed_again_after_a_leader_change_is_applied_once() {
     }
     c.stop_all().await;
 }
+
+/// Three nodes whose proposals time out after 500 ms, a first write committed, the leader and
+/// a follower.
+async fn three_nodes_quick() -> (Cluster, u64, u64) {
+    let c = Cluster::new(3, &[1, 2, 3], |cfg| {
+        cfg.propose_timeout = std::time::Duration::from_millis(500)
+    });
+    for id in 1..=3 {
+        c.start(id);
+    }
+    let leader = c.leader().await;
+    let follower = if leader == 1 { 2 } else { 1 };
+    assert_eq!(c.node(follower).propose(cmd(1)).await.unwrap(), (1, 1));
+    (c, leader, follower)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn m5_a_write_forwarded_then_cut_off_answers_outcome_unknown_not_no_quorum() {
+    let (c, leader, follower) = three_nodes_quick().await;
+    let f = c.node(follower);
+    assert_eq!(f.status().leader_id, leader);
+    // The follower still knows the leader: it forwards the write, which the network loses
+    // (or holds: the leader could still commit it).
+    c.set_cut(follower, true);
+    let started = tokio::time::Instant::now();
+    let answer = f.propose(cmd(2)).await;
+    assert!(
+        matches!(answer, Err(ReplicaError::OutcomeUnknown)),
+        "a write handed to raft is not known to have failed: {answer:?}"
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(450) && took < std::time::Duration::from_secs(2),
+        "answered by the owner task's deadline, not the handle's safety net: {took:?}"
+    );
+    c.set_cut(follower, false);
+    c.stop_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn m5_a_write_on_a_node_that_never_knew_a_leader_is_refused_and_never_commits() {
+    let c = Cluster::new(3, &[1, 2, 3], |cfg| {
+        cfg.propose_timeout = std::time::Duration::from_millis(500)
+    });
+    c.set_cut(3, true);
+    for id in 1..=3 {
+        c.start(id);
+    }
+    let leader = c.leader_among(&[1, 2]).await;
+    let lonely = c.node(3);
+    assert_eq!(lonely.status().leader_id, 0);
+    let answer = lonely.propose(cmd(7)).await;
+    assert!(
+        matches!(answer, Err(ReplicaError::NoQuorum)),
+        "never handed to raft: {answer:?}"
+    );
+    // Healed, the node learns the leader at once; the refused write must not go out then.
+    c.set_cut(3, false);
+    eventually(5, "node 3 knows the leader", || {
+        lonely.status().leader_id == leader
+    })
+    .await;
+    assert_eq!(c.node(leader).propose(cmd(8)).await.unwrap().0, 8);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for id in 1..=3 {
+        let h = c.node(id);
+        eventually(5, "replication", || values(&h).contains(&8)).await;
+        assert_eq!(
+            values(&h),
+            vec![8],
+            "node {id}: the refused write committed"
+        );
+    }
+    c.stop_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn m5_h5_a_leader_applies_a_forwarded_proposal_whatever_deadline_it_carries() {
+    use raft::eraftpb::Entry;
+    let (c, leader, follower) = three_nodes_quick().await;
+    // An envelope as older nodes wrote them, with a wall-clock deadline long past (as a
+    // leader whose clock runs far ahead of the proposer's would see it).
+    let mut data = vec![2u8];
+    for word in [follower, 1u64 << 40 | 999, 1_000] {
+        data.extend_from_slice(&word.to_le_bytes());
+    }
+    data.extend_from_slice(&cmd(5));
+    let m = Message {
+        msg_type: MessageType::MsgPropose,
+        from: follower,
+        to: leader,
+        entries: vec![Entry {
+            data: data.into(),
+            ..Default::default()
+        }]
+        .into(),
+        ..Default::default()
+    };
+    c.node(leader).step(m.write_to_bytes().unwrap());
+    for id in 1..=3 {
+        let h = c.node(id);
+        eventually(5, "the forwarded proposal applied", || {
+            values(&h) == vec![1, 5]
+        })
+        .await;
+    }
+    c.stop_all().await;
+}
