@@ -317,7 +317,7 @@ fn a12_failed_notification_runs_its_fail_list_and_is_removed() {
     let (up, mark) = (fx.path("up"), fx.path("mark"));
     fx.ctl(&["attach", "svc", "--cmd", &format!("{PROG} up {up}")]);
     fx.ctl(&["condition", "svc", "d", "death"]);
-    // No process has pid 999999999: the signal fails.
+    // No process has pid 2^22 (above every pid_max): the signal fails.
     fx.ctl(&[
         "action",
         "svc",
@@ -325,7 +325,7 @@ fn a12_failed_notification_runs_its_fail_list_and_is_removed() {
         "tell",
         "signal",
         "--pid",
-        "999999999",
+        "4194304",
         "--signum",
         "10",
         "--value",
@@ -356,7 +356,7 @@ fn a12_failed_notification_runs_its_fail_list_and_is_removed() {
         "tell",
         "signal",
         "--pid",
-        "999999999",
+        "4194304",
         "--signum",
         "10",
         "--value",
