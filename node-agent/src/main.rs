@@ -25,7 +25,7 @@ use clap::Parser as _;
 use cli::Args;
 use cluster::Cluster;
 use ham_core::machine::HamMachine;
-use ham_core::model::{Command, HamState, VerboseOp};
+use ham_core::model::{Command, Errno, HamState, VerboseOp};
 use ham_core::replica::{ReplicaConfig, ReplicaHandle};
 use node::{Identity, Node};
 use settings::Settings;
@@ -265,10 +265,20 @@ async fn register(node: &Node, args: &Args, stop: server::Shutdown) -> Result<()
             op: VerboseOp::Set,
             value: level.into(),
         };
-        node.write(cmd)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot set verbosity: {e}"))
-            .map_err(fail(1))?;
+        // Setting a level is idempotent: an answer that the outcome is unknown (M5), or no
+        // quorum yet, is simply tried again, as registering is.
+        loop {
+            match node.write(cmd.clone()).await {
+                Ok(_) => break,
+                Err(e) if matches!(e.errno, Errno::Eagain | Errno::Etimedout) => {
+                    tokio::select! {
+                        _ = &mut wait => return Err(fail(1)(anyhow::anyhow!("stopped before setting the verbosity"))),
+                        _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
+                    }
+                }
+                Err(e) => return Err(fail(1)(anyhow::anyhow!("cannot set verbosity: {e}"))),
+            }
+        }
     }
     Ok(())
 }

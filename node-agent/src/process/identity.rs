@@ -195,6 +195,10 @@ impl Records {
     pub fn remember(&self, uid: u64, pid: u32) {
         let Some(st) = stat(pid) else { return };
         let text = format!("{pid} {} {}\n", st.start, self.boot);
+        // Watching a process again (after a restart of ham) finds its record as written.
+        if std::fs::read_to_string(self.path(uid)).is_ok_and(|t| t == text) {
+            return;
+        }
         let tmp = self.dir.join(format!(".{uid}.tmp"));
         let written =
             std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, self.path(uid)));
