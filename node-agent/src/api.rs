@@ -1,13 +1,13 @@
 //! The gRPC API: every `ham_*` call (service `ham.v1.Ham`).
 //!
 //! Generated types stop here: [`convert`] turns them into `ham-core` types,
-//! [`status`] turns model errors into gRPC status (one table), and [`Calls`]
+//! [`crate::status`] turns model errors into gRPC status (from the
+//! vocabulary's one table), and [`Calls`]
 //! carries each call out against the [`crate::node::Node`].
 
 pub mod convert;
 mod members;
 mod reads;
-pub mod status;
 mod streams;
 mod tree;
 mod writes;
@@ -16,7 +16,7 @@ use crate::agent::AgentHandle;
 use crate::cluster::Cluster;
 use crate::node::Node;
 use ham_proto::ham::v1 as pb;
-use status::to_status;
+use crate::status::to_status;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};

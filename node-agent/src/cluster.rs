@@ -3,7 +3,7 @@
 //! is EHOSTUNREACH; one that is known but cannot be reached is EBADF
 //! (HAM-CONTRACT N6).
 
-use crate::api::status::from_status;
+use crate::status::from_status;
 use crate::node::Node;
 use crate::transport::PeerTransport;
 use ham_core::model::{Errno, HamError, NodeId, Result};

@@ -40,7 +40,3 @@ pub const ERRNO_METADATA_KEY: &str = "ham-errno";
 /// gRPC metadata key of a write's client request id (1-64 printable ASCII
 /// bytes; a write retried with the same id is applied at most once, M5).
 pub const REQUEST_ID_METADATA_KEY: &str = "ham-request-id";
-
-/// The `type_url` of an `ErrorDetail` packed in a `google.protobuf.Any`
-/// inside the `google.rpc.Status` of `grpc-status-details-bin` (M2).
-pub const ERROR_DETAIL_TYPE_URL: &str = "type.googleapis.com/ham.v1.ErrorDetail";
