@@ -60,7 +60,7 @@ impl HamService {
 /// Metadata key of the optional client request id of a write (HAM-CONTRACT M5): 1 to 64
 /// printable ASCII bytes. A write retried with the same id is applied at most once and
 /// answered with the first outcome.
-pub const REQUEST_ID_METADATA: &str = "ham-request-id";
+pub const REQUEST_ID_METADATA: &str = ham_vocab::REQUEST_ID_METADATA_KEY;
 
 /// The client request id of a call, if it has one; EINVAL when it is malformed.
 fn request_id(md: &tonic::metadata::MetadataMap) -> ham_core::model::Result<Option<String>> {

@@ -13,7 +13,7 @@ macro_rules! numbered {
             pub const ALL: &'static [$name] = &[$($name::$variant),*];
 
             /// The wire number (the same as the `.proto` enum's).
-            pub fn code(self) -> i32 {
+            pub const fn code(self) -> i32 {
                 match self {
                     $($name::$variant => $code,)*
                 }
@@ -107,6 +107,19 @@ numbered! {
         Log = 7, "log";
     }
 }
+
+/// Control command numbers as QNX spells them (`ham_entity_control(..., HENABLE, ...)`).
+pub const HENABLE: i32 = ControlCommand::Enable.code();
+/// See [`ControlCommand::Disable`].
+pub const HDISABLE: i32 = ControlCommand::Disable.code();
+/// See [`ControlCommand::AddFlags`].
+pub const HADDFLAGS: i32 = ControlCommand::AddFlags.code();
+/// See [`ControlCommand::RemoveFlags`].
+pub const HREMOVEFLAGS: i32 = ControlCommand::RemoveFlags.code();
+/// See [`ControlCommand::SetFlags`].
+pub const HSETFLAGS: i32 = ControlCommand::SetFlags.code();
+/// See [`ControlCommand::GetFlags`].
+pub const HGETFLAGS: i32 = ControlCommand::GetFlags.code();
 
 impl ControlCommand {
     /// The new flag word after this command, or None for enable/disable/get.

@@ -29,7 +29,10 @@ pub mod flags;
 mod kinds;
 
 pub use errno::{Errno, StatusClass};
-pub use kinds::{ActionType, ConditionType, ControlCommand};
+pub use kinds::{
+    ActionType, ConditionType, ControlCommand, HADDFLAGS, HDISABLE, HENABLE, HGETFLAGS, HREMOVEFLAGS,
+    HSETFLAGS,
+};
 
 /// Node id of the cluster-wide context (node name `*`, HAM-CONTRACT N4/N6).
 pub const CLUSTER_NODE_ID: u64 = u64::MAX;
