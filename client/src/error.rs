@@ -57,10 +57,9 @@ impl HamError {
         let detail = ErrorDetail {
             errno_name: self.errno.name().to_owned(),
             code: self.errno.code(),
-            message: self.message.clone(),
         };
         let code = grpc_code(self.errno);
-        let bytes = details::encode(code as i32, &detail);
+        let bytes = details::encode(code as i32, &self.message, &detail);
         let mut status = Status::with_details(code, self.message.clone(), bytes.into());
         if let Ok(value) = self.errno.name().parse() {
             status.metadata_mut().insert(ERRNO_METADATA_KEY, value);
@@ -191,12 +190,11 @@ mod tests {
         let detail = ErrorDetail {
             errno_name: "EHOSTUNREACH".into(),
             code: 113,
-            message: "no node named x".into(),
         };
         let mut status = Status::with_details(
             Code::NotFound,
             "no node named x",
-            details::encode(Code::NotFound as i32, &detail).into(),
+            details::encode(Code::NotFound as i32, "no node named x", &detail).into(),
         );
         // Metadata disagreeing on purpose: details come first.
         status
@@ -212,10 +210,9 @@ mod tests {
         let detail = ErrorDetail {
             errno_name: String::new(),
             code: 17,
-            message: String::new(),
         };
         let status =
-            Status::with_details(Code::AlreadyExists, "dup", details::encode(6, &detail).into());
+            Status::with_details(Code::AlreadyExists, "dup", details::encode(6, "dup", &detail).into());
         assert_eq!(HamError::from(status).errno, Errno::Eexist);
     }
 
@@ -236,7 +233,6 @@ mod tests {
         let detail = ErrorDetail {
             errno_name: "EEXIST".into(),
             code: 17,
-            message: String::new(),
         };
         assert_eq!(details::decode(&detail.encode_to_vec()), None);
     }

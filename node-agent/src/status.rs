@@ -28,9 +28,8 @@ pub fn to_status(err: HamError) -> Status {
     let detail = ErrorDetail {
         errno_name: err.errno.name().to_string(),
         code: err.errno.code(),
-        message: err.message.clone(),
     };
-    let bytes = details::encode(class.grpc_code(), &detail);
+    let bytes = details::encode(class.grpc_code(), &err.message, &detail);
     let mut status = Status::with_details(code(class), err.message, bytes.into());
     if let Ok(v) = err.errno.name().parse() {
         status.metadata_mut().insert(ERRNO_METADATA, v);
@@ -46,7 +45,7 @@ pub fn from_status(status: Status, node: u64) -> HamError {
     if let Some(d) = details::decode(status.details())
         && let Some(errno) = Errno::from_name(&d.errno_name)
     {
-        return HamError::new(errno, d.message);
+        return HamError::new(errno, status.message());
     }
     let errno = match status.code() {
         Code::Unknown => Errno::Ebadf,

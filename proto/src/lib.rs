@@ -61,8 +61,8 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 ///
 /// ```
 /// use ham_proto::{details, ham::v1::ErrorDetail};
-/// let detail = ErrorDetail { errno_name: "ENOENT".into(), code: 2, message: "no".into() };
-/// let bytes = details::encode(5, &detail);
+/// let detail = ErrorDetail { errno_name: "ENOENT".into(), code: 2 };
+/// let bytes = details::encode(5, "no entity named x", &detail);
 /// assert_eq!(details::decode(&bytes), Some(detail));
 /// ```
 pub mod details {
@@ -74,11 +74,12 @@ pub mod details {
     pub const ERROR_DETAIL_TYPE_URL: &str = "type.googleapis.com/ham.v1.ErrorDetail";
 
     /// The bytes of `grpc-status-details-bin` for a status of gRPC code
-    /// `code` (its number) carrying `detail`.
-    pub fn encode(code: i32, detail: &ErrorDetail) -> Vec<u8> {
+    /// `code` (its number) and `message` (the same as the status message:
+    /// the standard helpers check both) carrying `detail`.
+    pub fn encode(code: i32, message: &str, detail: &ErrorDetail) -> Vec<u8> {
         Status {
             code,
-            message: detail.message.clone(),
+            message: message.to_owned(),
             details: vec![prost_types::Any {
                 type_url: ERROR_DETAIL_TYPE_URL.to_owned(),
                 value: detail.encode_to_vec(),

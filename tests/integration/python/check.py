@@ -53,7 +53,8 @@ def main(socket, stubs):
             assert detail.errno_name == "ENOENT", detail
             assert detail.code == ham_pb2.ERRNO_ENOENT == 2, detail
             assert ham_pb2.Errno.Name(detail.code) == "ERRNO_ENOENT", detail
-            print("ok errno", detail.errno_name, detail.code, repr(detail.message))
+            assert status.message == err.details(), status
+            print("ok errno", detail.errno_name, detail.code, repr(status.message))
         else:
             raise AssertionError("detaching an unknown entity succeeded")
 
