@@ -211,8 +211,11 @@ mod tests {
             errno_name: String::new(),
             code: 17,
         };
-        let status =
-            Status::with_details(Code::AlreadyExists, "dup", details::encode(6, "dup", &detail).into());
+        let status = Status::with_details(
+            Code::AlreadyExists,
+            "dup",
+            details::encode(6, "dup", &detail).into(),
+        );
         assert_eq!(HamError::from(status).errno, Errno::Eexist);
     }
 

@@ -30,8 +30,8 @@ mod kinds;
 
 pub use errno::{Errno, StatusClass};
 pub use kinds::{
-    ActionType, ConditionType, ControlCommand, HADDFLAGS, HDISABLE, HENABLE, HGETFLAGS, HREMOVEFLAGS,
-    HSETFLAGS,
+    ActionType, ConditionType, ControlCommand, HADDFLAGS, HDISABLE, HENABLE, HGETFLAGS,
+    HREMOVEFLAGS, HSETFLAGS,
 };
 
 /// Node id of the cluster-wide context (node name `*`, HAM-CONTRACT N4/N6).

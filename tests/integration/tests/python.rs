@@ -56,7 +56,13 @@ fn python() -> &'static Path {
             Command::new("python3").arg("-m").arg("venv").arg(&building),
         );
         let out = Command::new(building.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", "--timeout", "30"])
+            .args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--timeout",
+                "30",
+            ])
             .args(PACKAGES)
             .output()
             .expect("run pip");
