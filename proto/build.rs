@@ -5,7 +5,11 @@ use std::{env, fs, path::PathBuf};
 
 use protox::prost::Message as _;
 
-const PROTOS: &[&str] = &["ham/v1/ham.proto", "ham/raft/v1/raft.proto"];
+const PROTOS: &[&str] = &[
+    "ham/v1/ham.proto",
+    "ham/raft/v1/raft.proto",
+    "google/rpc/status.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?);

@@ -78,7 +78,7 @@ pub async fn run(cluster: &mut HamCluster, trials: usize, verbose: bool) -> Resu
                 let errno = match r {
                     Ok(Ok(_)) => None,
                     Ok(Err(e)) => Some(e.errno),
-                    Err(_) => Some(Errno::ETIMEDOUT),
+                    Err(_) => Some(Errno::Etimedout),
                 };
                 (monotonic_ns(), errno)
             })
@@ -104,7 +104,7 @@ pub async fn run(cluster: &mut HamCluster, trials: usize, verbose: bool) -> Resu
                 }
                 Some(res) = attempts.join_next() => match res.context("an attempt task panicked")? {
                     Ok(at) => break at,
-                    Err(Errno::EAGAIN) => eagain += 1,
+                    Err(Errno::Eagain) => eagain += 1,
                     // The connection to a survivor never breaks; anything else is worth knowing.
                     Err(e) => bail!("failover trial {t}: a write answered {e:?}"),
                 },

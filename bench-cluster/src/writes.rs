@@ -84,7 +84,7 @@ impl Client {
                 };
                 match r.context("a ham write took more than 10 s")? {
                     Ok(()) => Outcome::Done,
-                    Err(e) if e.errno == Errno::EAGAIN => Outcome::Retry(e.to_string()),
+                    Err(e) if e.errno == Errno::Eagain => Outcome::Retry(e.to_string()),
                     Err(e) => bail!("ham write {key}: {e}"),
                 }
             }

@@ -92,7 +92,7 @@ fn tcp_endpoint(uri: &str) -> Result<Endpoint, HamError> {
     };
     Endpoint::from_shared(uri.clone())
         .map(|e| e.connect_timeout(CONNECT_TIMEOUT))
-        .map_err(|e| HamError::new(Errno::EINVAL, format!("bad HAM address {uri}: {e}")))
+        .map_err(|e| HamError::new(Errno::Einval, format!("bad HAM address {uri}: {e}")))
 }
 
 /// The URI is required by tonic but ignored by the Unix connector.
@@ -143,7 +143,7 @@ mod tests {
         );
         assert!(tcp_endpoint("127.0.0.1:4815").is_ok());
         let err = tcp_endpoint("http://bad host:1").unwrap_err();
-        assert_eq!(err.errno, Errno::EINVAL);
+        assert_eq!(err.errno, Errno::Einval);
     }
 
     #[tokio::test]
@@ -151,7 +151,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ham-client-test-{}", std::process::id()));
         let addr = HamAddress::Unix(dir.join("nope.sock"));
         let err = addr.channel().await.unwrap_err();
-        assert_eq!(err.errno, Errno::EBADF);
+        assert_eq!(err.errno, Errno::Ebadf);
         assert!(addr.lazy_channel().is_ok());
     }
 }

@@ -128,7 +128,7 @@ impl Ham {
             loop {
                 ticks.tick().await;
                 if let Err(e) = ham.heartbeat(&entity).await
-                    && e.errno == Errno::ENOENT
+                    && e.errno == Errno::Enoent
                 {
                     return;
                 }

@@ -1,162 +1,27 @@
 //! Errors of the HAM API: an errno plus a sentence (HAM-CONTRACT M1).
 
-use std::fmt;
+//!
+//! The errno values, their numbers and the errno <-> status code table are
+//! the vocabulary's (`ham-vocab`); the details of a status are gRPC's rich
+//! error model (`ham_proto::details`, HAM-CONTRACT M2).
 
-use ham_proto::ERRNO_METADATA_KEY;
+use ham_proto::details;
 use ham_proto::ham::v1::ErrorDetail;
-use prost::Message as _;
+use ham_vocab::ERRNO_METADATA_KEY;
 use tonic::{Code, Status};
 
-/// The errno values the HAM API answers with, with their Linux numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Errno {
-    /// Operation not permitted.
-    EPERM,
-    /// No such entity, condition, action or process.
-    ENOENT,
-    /// No such process.
-    ESRCH,
-    /// Input/output error (also: an unexpected server answer).
-    EIO,
-    /// No HAM reachable (bad connection).
-    EBADF,
-    /// No quorum for a write; try again.
-    EAGAIN,
-    /// Out of memory or over a quota.
-    ENOMEM,
-    /// Permission denied.
-    EACCES,
-    /// Resource busy.
-    EBUSY,
-    /// The name is already in use.
-    EEXIST,
-    /// Invalid argument.
-    EINVAL,
-    /// Broken pipe.
-    EPIPE,
-    /// A name or path is too long.
-    ENAMETOOLONG,
-    /// Function not implemented.
-    ENOSYS,
-    /// Connection reset.
-    ECONNRESET,
-    /// Not connected.
-    ENOTCONN,
-    /// Timed out.
-    ETIMEDOUT,
-    /// Connection refused.
-    ECONNREFUSED,
-    /// Unknown node.
-    EHOSTUNREACH,
-    /// Operation canceled.
-    ECANCELED,
-    /// An errno this client does not name (its Linux number).
-    Other(i32),
+pub use ham_vocab::Errno;
+
+/// The gRPC status code an errno travels with (HAM-CONTRACT M1): the
+/// vocabulary's class of the errno, as a `tonic::Code`.
+pub fn grpc_code(errno: Errno) -> Code {
+    Code::from_i32(errno.status_class().grpc_code())
 }
 
-/// Every named errno, for name and number look-ups.
-const NAMED: &[(Errno, &str, i32)] = &[
-    (Errno::EPERM, "EPERM", 1),
-    (Errno::ENOENT, "ENOENT", 2),
-    (Errno::ESRCH, "ESRCH", 3),
-    (Errno::EIO, "EIO", 5),
-    (Errno::EBADF, "EBADF", 9),
-    (Errno::EAGAIN, "EAGAIN", 11),
-    (Errno::ENOMEM, "ENOMEM", 12),
-    (Errno::EACCES, "EACCES", 13),
-    (Errno::EBUSY, "EBUSY", 16),
-    (Errno::EEXIST, "EEXIST", 17),
-    (Errno::EINVAL, "EINVAL", 22),
-    (Errno::EPIPE, "EPIPE", 32),
-    (Errno::ENAMETOOLONG, "ENAMETOOLONG", 36),
-    (Errno::ENOSYS, "ENOSYS", 38),
-    (Errno::ECONNRESET, "ECONNRESET", 104),
-    (Errno::ENOTCONN, "ENOTCONN", 107),
-    (Errno::ETIMEDOUT, "ETIMEDOUT", 110),
-    (Errno::ECONNREFUSED, "ECONNREFUSED", 111),
-    (Errno::EHOSTUNREACH, "EHOSTUNREACH", 113),
-    (Errno::ECANCELED, "ECANCELED", 125),
-];
-
-impl Errno {
-    /// The symbolic name, e.g. `"EEXIST"` (`"EUNKNOWN"` for [`Errno::Other`]).
-    pub fn name(self) -> &'static str {
-        NAMED
-            .iter()
-            .find(|(e, _, _)| *e == self)
-            .map_or("EUNKNOWN", |(_, n, _)| n)
-    }
-
-    /// The Linux numeric value, e.g. 17 for EEXIST.
-    pub fn code(self) -> i32 {
-        match self {
-            Errno::Other(code) => code,
-            _ => NAMED
-                .iter()
-                .find(|(e, _, _)| *e == self)
-                .map_or(0, |(_, _, c)| *c),
-        }
-    }
-
-    /// Looks an errno up by its symbolic name.
-    pub fn from_name(name: &str) -> Option<Errno> {
-        NAMED
-            .iter()
-            .find(|(_, n, _)| *n == name)
-            .map(|(e, _, _)| *e)
-    }
-
-    /// Looks an errno up by its Linux number ([`Errno::Other`] when unnamed).
-    pub fn from_code(code: i32) -> Errno {
-        NAMED
-            .iter()
-            .find(|(_, _, c)| *c == code)
-            .map_or(Errno::Other(code), |(e, _, _)| *e)
-    }
-
-    /// The gRPC status code this errno travels with (HAM-CONTRACT M1).
-    pub fn grpc_code(self) -> Code {
-        match self {
-            Errno::EINVAL | Errno::ENAMETOOLONG => Code::InvalidArgument,
-            Errno::EEXIST => Code::AlreadyExists,
-            Errno::ENOENT | Errno::EHOSTUNREACH | Errno::ESRCH => Code::NotFound,
-            Errno::EBADF | Errno::EAGAIN => Code::Unavailable,
-            Errno::ENOMEM => Code::ResourceExhausted,
-            Errno::EPERM | Errno::EACCES => Code::PermissionDenied,
-            Errno::ETIMEDOUT => Code::DeadlineExceeded,
-            Errno::ENOSYS => Code::Unimplemented,
-            Errno::ECANCELED => Code::Cancelled,
-            _ => Code::Internal,
-        }
-    }
-
-    /// The errno assumed for a status that carries none.
-    fn from_grpc_code(code: Code) -> Errno {
-        match code {
-            Code::InvalidArgument | Code::OutOfRange => Errno::EINVAL,
-            Code::AlreadyExists => Errno::EEXIST,
-            Code::NotFound => Errno::ENOENT,
-            Code::Unavailable => Errno::EBADF,
-            Code::ResourceExhausted => Errno::ENOMEM,
-            Code::PermissionDenied => Errno::EPERM,
-            Code::Unauthenticated => Errno::EACCES,
-            Code::DeadlineExceeded => Errno::ETIMEDOUT,
-            Code::Unimplemented => Errno::ENOSYS,
-            Code::Cancelled => Errno::ECANCELED,
-            Code::Aborted => Errno::EAGAIN,
-            _ => Errno::EIO,
-        }
-    }
-}
-
-impl fmt::Display for Errno {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Errno::Other(code) => write!(f, "errno {code}"),
-            _ => f.write_str(self.name()),
-        }
-    }
+/// The errno assumed for a status that carries none (the vocabulary's errno
+/// of the code's class; EIO for a code with none).
+fn from_grpc_code(code: Code) -> Errno {
+    Errno::from_grpc_code(code as i32)
 }
 
 /// A failed HAM call: the errno and a human-readable sentence.
@@ -182,23 +47,20 @@ impl HamError {
     pub fn is_server_gone(&self) -> bool {
         matches!(
             self.errno,
-            Errno::EBADF | Errno::ECONNRESET | Errno::EPIPE | Errno::ENOTCONN | Errno::ECONNREFUSED
+            Errno::Ebadf | Errno::Econnreset | Errno::Epipe | Errno::Enotconn | Errno::Econnrefused
         )
     }
 
     /// The status a server would send for this error: the code of M1, the
-    /// encoded [`ErrorDetail`] as details and the `ham-errno` metadata.
+    /// [`ErrorDetail`] in a `google.rpc.Status` as details and the `ham-errno` metadata.
     pub fn to_status(&self) -> Status {
         let detail = ErrorDetail {
-            errno: self.errno.name().to_owned(),
+            errno_name: self.errno.name().to_owned(),
             code: self.errno.code(),
-            message: self.message.clone(),
         };
-        let mut status = Status::with_details(
-            self.errno.grpc_code(),
-            self.message.clone(),
-            detail.encode_to_vec().into(),
-        );
+        let code = grpc_code(self.errno);
+        let bytes = details::encode(code as i32, &self.message, &detail);
+        let mut status = Status::with_details(code, self.message.clone(), bytes.into());
         if let Ok(value) = self.errno.name().parse() {
             status.metadata_mut().insert(ERRNO_METADATA_KEY, value);
         }
@@ -214,7 +76,7 @@ impl From<Status> for HamError {
 
 impl From<&Status> for HamError {
     /// Decodes the errno of a status: first the [`ErrorDetail`] in the
-    /// details, then the `ham-errno` metadata, then the status code. A
+    /// `google.rpc.Status` of the details, then the `ham-errno` metadata, then the status code. A
     /// status made by the transport (the HAM went away or cannot be reached)
     /// is EBADF, whatever its code.
     fn from(status: &Status) -> HamError {
@@ -229,9 +91,9 @@ impl From<&Status> for HamError {
             })
             .unwrap_or_else(|| {
                 if transport {
-                    Errno::EBADF
+                    Errno::Ebadf
                 } else {
-                    Errno::from_grpc_code(status.code())
+                    from_grpc_code(status.code())
                 }
             });
         let mut message = if status.message().is_empty() {
@@ -266,7 +128,7 @@ impl From<tonic::transport::Error> for HamError {
             message.push_str(&s.to_string());
             source = s.source();
         }
-        HamError::new(Errno::EBADF, format!("{UNREACHABLE}: {message}"))
+        HamError::new(Errno::Ebadf, format!("{UNREACHABLE}: {message}"))
     }
 }
 
@@ -298,9 +160,9 @@ fn errno_from_details(details: &[u8]) -> Option<Errno> {
     if details.is_empty() {
         return None;
     }
-    let detail = ErrorDetail::decode(details).ok()?;
-    Errno::from_name(&detail.errno).or_else(|| {
-        (detail.code != 0 && detail.errno.is_empty()).then(|| Errno::from_code(detail.code))
+    let detail = details::decode(details)?;
+    Errno::from_name(&detail.errno_name).or_else(|| {
+        (detail.code != 0 && detail.errno_name.is_empty()).then(|| Errno::from_code(detail.code))
     })
 }
 
@@ -311,7 +173,7 @@ mod tests {
 
     #[test]
     fn names_and_codes_round_trip() {
-        for (errno, name, code) in NAMED {
+        for (errno, name, code, _) in ham_vocab::errno::ERRNOS {
             assert_eq!(errno.name(), *name);
             assert_eq!(errno.code(), *code);
             assert_eq!(Errno::from_name(name), Some(*errno));
@@ -326,34 +188,35 @@ mod tests {
     #[test]
     fn m1_error_detail_in_details_wins() {
         let detail = ErrorDetail {
-            errno: "EHOSTUNREACH".into(),
+            errno_name: "EHOSTUNREACH".into(),
             code: 113,
-            message: "no node named x".into(),
         };
         let mut status = Status::with_details(
             Code::NotFound,
             "no node named x",
-            detail.encode_to_vec().into(),
+            details::encode(Code::NotFound as i32, "no node named x", &detail).into(),
         );
         // Metadata disagreeing on purpose: details come first.
         status
             .metadata_mut()
             .insert(ERRNO_METADATA_KEY, MetadataValue::from_static("ENOENT"));
         let err = HamError::from(status);
-        assert_eq!(err.errno, Errno::EHOSTUNREACH);
+        assert_eq!(err.errno, Errno::Ehostunreach);
         assert_eq!(err.message, "no node named x");
     }
 
     #[test]
     fn m1_detail_with_only_a_code() {
         let detail = ErrorDetail {
-            errno: String::new(),
+            errno_name: String::new(),
             code: 17,
-            message: String::new(),
         };
-        let status =
-            Status::with_details(Code::AlreadyExists, "dup", detail.encode_to_vec().into());
-        assert_eq!(HamError::from(status).errno, Errno::EEXIST);
+        let status = Status::with_details(
+            Code::AlreadyExists,
+            "dup",
+            details::encode(6, "dup", &detail).into(),
+        );
+        assert_eq!(HamError::from(status).errno, Errno::Eexist);
     }
 
     #[test]
@@ -363,28 +226,48 @@ mod tests {
             .metadata_mut()
             .insert(ERRNO_METADATA_KEY, MetadataValue::from_static("EAGAIN"));
         let err = HamError::from(&status);
-        assert_eq!(err.errno, Errno::EAGAIN);
+        assert_eq!(err.errno, Errno::Eagain);
         assert_eq!(err.message, "no quorum");
+    }
+
+    #[test]
+    fn m2_a_bare_error_detail_is_not_the_rich_form() {
+        use prost::Message as _;
+        let detail = ErrorDetail {
+            errno_name: "EEXIST".into(),
+            code: 17,
+        };
+        assert_eq!(details::decode(&detail.encode_to_vec()), None);
+    }
+
+    #[test]
+    fn m1_enospc_and_etimedout_keep_their_errno_and_class() {
+        let s = HamError::new(Errno::Enospc, "full").to_status();
+        assert_eq!(s.code(), Code::ResourceExhausted);
+        assert_eq!(HamError::from(s).errno, Errno::Enospc);
+        let s = HamError::new(Errno::Etimedout, "unknown").to_status();
+        assert_eq!(s.code(), Code::DeadlineExceeded);
+        assert_eq!(HamError::from(s).errno, Errno::Etimedout);
     }
 
     #[test]
     fn m1_garbage_details_fall_back() {
         let status = Status::with_details(Code::AlreadyExists, "x", vec![0xff, 0xff, 0xff].into());
-        assert_eq!(HamError::from(status).errno, Errno::EEXIST);
+        assert_eq!(HamError::from(status).errno, Errno::Eexist);
     }
 
     #[test]
     fn m1_status_code_fallback() {
         let cases = [
-            (Code::InvalidArgument, Errno::EINVAL),
-            (Code::AlreadyExists, Errno::EEXIST),
-            (Code::NotFound, Errno::ENOENT),
-            (Code::Unavailable, Errno::EBADF),
-            (Code::ResourceExhausted, Errno::ENOMEM),
-            (Code::PermissionDenied, Errno::EPERM),
-            (Code::Unauthenticated, Errno::EACCES),
-            (Code::Internal, Errno::EIO),
-            (Code::Unknown, Errno::EIO),
+            (Code::InvalidArgument, Errno::Einval),
+            (Code::AlreadyExists, Errno::Eexist),
+            (Code::NotFound, Errno::Enoent),
+            (Code::Unavailable, Errno::Ebadf),
+            (Code::ResourceExhausted, Errno::Enomem),
+            (Code::PermissionDenied, Errno::Eperm),
+            (Code::Unauthenticated, Errno::Eacces),
+            (Code::Internal, Errno::Eio),
+            (Code::Unknown, Errno::Eio),
         ];
         for (code, errno) in cases {
             assert_eq!(
@@ -401,19 +284,19 @@ mod tests {
 
     #[test]
     fn m1_to_status_round_trips() {
-        for (errno, _, _) in NAMED {
-            let err = HamError::new(*errno, "sentence");
+        for errno in Errno::ALL {
+            let err = HamError::new(errno, "sentence");
             let status = err.to_status();
-            assert_eq!(status.code(), errno.grpc_code());
+            assert_eq!(status.code(), grpc_code(errno));
             assert_eq!(
                 status.metadata().get(ERRNO_METADATA_KEY).unwrap(),
                 errno.name()
             );
             assert_eq!(HamError::from(status), err);
         }
-        let s = HamError::new(Errno::EINVAL, "bad").to_status();
+        let s = HamError::new(Errno::Einval, "bad").to_status();
         assert_eq!(s.code(), Code::InvalidArgument);
-        let s = HamError::new(Errno::EAGAIN, "no quorum").to_status();
+        let s = HamError::new(Errno::Eagain, "no quorum").to_status();
         assert_eq!(s.code(), Code::Unavailable);
     }
 
@@ -428,7 +311,7 @@ mod tests {
         let mut status = Status::new(Code::Unknown, "transport error");
         status.set_source(std::sync::Arc::new(err));
         let decoded = HamError::from(&status);
-        assert_eq!(decoded.errno, Errno::EBADF);
+        assert_eq!(decoded.errno, Errno::Ebadf);
         assert!(decoded.is_server_gone());
         assert!(
             decoded
@@ -440,15 +323,15 @@ mod tests {
         // An UNKNOWN made by a HAM stays what it is.
         assert_eq!(
             HamError::from(Status::new(Code::Unknown, "m")).errno,
-            Errno::EIO
+            Errno::Eio
         );
     }
 
     #[test]
     fn display_shows_errno_and_sentence() {
-        let err = HamError::new(Errno::ENOENT, "no entity named inetd");
+        let err = HamError::new(Errno::Enoent, "no entity named inetd");
         assert_eq!(err.to_string(), "ENOENT: no entity named inetd");
-        assert!(HamError::new(Errno::EBADF, "x").is_server_gone());
+        assert!(HamError::new(Errno::Ebadf, "x").is_server_gone());
         assert!(!err.is_server_gone());
     }
 }

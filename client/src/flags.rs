@@ -1,90 +1,12 @@
-//! Flag bits, control commands and wildcards (docs/vocabulary.md).
+//! Flag bits, control commands and wildcards: the vocabulary's
+//! (`ham_vocab::flags`, re-exported), with helpers to build state sets and
+//! to parse and print flag words.
 //!
 //! All flags share one namespace; each object accepts only its own bits and
 //! answers EINVAL for the others.
 
-/// Condition or action: keep it after the entity restarts.
-pub const HREARMAFTERRESTART: u32 = 0x0000_0001;
-/// Entity: keep it (with its conditions) after a death that is not restarted.
-pub const HENTITYKEEPONDEATH: u32 = 0x0000_0010;
-/// Condition: runs on the shared no-wait executor; may hold no waitfor.
-pub const HCONDNOWAIT: u32 = 0x0000_0100;
-/// Condition: runs on its own executor.
-pub const HCONDINDEPENDENT: u32 = 0x0000_0200;
-/// STATE condition: the from filter is a bitmap of states 0..63.
-pub const HCONDSTATEFROMSET: u32 = 0x0000_0400;
-/// STATE condition: the to filter is a bitmap of states 0..63.
-pub const HCONDSTATETOSET: u32 = 0x0000_0800;
-/// STATE condition: invert the match of the from filter.
-pub const HCONDSTATEFROMINV: u32 = 0x0000_1000;
-/// STATE condition: invert the match of the to filter.
-pub const HCONDSTATETOINV: u32 = 0x0000_2000;
-/// Execute action: also run it once when it is added (ignored on waitfor).
-pub const HACTIONDONOW: u32 = 0x0001_0000;
-/// Action: when it fails, the actions after it in the condition do not run.
-pub const HACTIONBREAKONFAIL: u32 = 0x0002_0000;
-/// Action: keep it after it failed (by default it is removed).
-pub const HACTIONKEEPONFAIL: u32 = 0x0004_0000;
-/// Execute action: wait for the command to exit; fail on non-zero or timeout.
-pub const HACTIONWAIT: u32 = 0x0008_0000;
-/// Control commands only: enable/disable apply to everything below.
-pub const HRECURSE: u32 = 0x0100_0000;
-
-/// Flags valid on an entity.
-pub const ENTITY_FLAGS: u32 = HENTITYKEEPONDEATH;
-/// Flags valid on a condition (the state bits only on STATE conditions).
-pub const CONDITION_FLAGS: u32 = HREARMAFTERRESTART
-    | HCONDNOWAIT
-    | HCONDINDEPENDENT
-    | HCONDSTATEFROMSET
-    | HCONDSTATETOSET
-    | HCONDSTATEFROMINV
-    | HCONDSTATETOINV;
-/// Flags valid on an action (HACTIONWAIT only on execute actions).
-pub const ACTION_FLAGS: u32 =
-    HREARMAFTERRESTART | HACTIONDONOW | HACTIONBREAKONFAIL | HACTIONKEEPONFAIL | HACTIONWAIT;
-
-/// Control command: enable the object.
-pub const HENABLE: i32 = 1;
-/// Control command: disable the object.
-pub const HDISABLE: i32 = 2;
-/// Control command: add flags.
-pub const HADDFLAGS: i32 = 3;
-/// Control command: remove flags.
-pub const HREMOVEFLAGS: i32 = 4;
-/// Control command: set the flags.
-pub const HSETFLAGS: i32 = 5;
-/// Control command: read the flags.
-pub const HGETFLAGS: i32 = 6;
-
-/// RAISE filter wildcard for the type.
-pub const CONDRAISETYPEANY: i32 = -1;
-/// RAISE filter wildcard for the class.
-pub const CONDRAISECLASSANY: i32 = -1;
-/// RAISE filter wildcard for the severity.
-pub const CONDRAISESEVERITYANY: i32 = -1;
-/// STATE filter wildcard (when the filter is a value, not a set).
-pub const CONDSTATEANY: i64 = -1;
-
-/// Smallest heartbeat period, in nanoseconds (10 ms).
-pub const HAMHBEATMIN: u64 = 10_000_000;
-
-/// The names of every flag, in bit order, for parsing and printing.
-pub const NAMES: &[(&str, u32)] = &[
-    ("HREARMAFTERRESTART", HREARMAFTERRESTART),
-    ("HENTITYKEEPONDEATH", HENTITYKEEPONDEATH),
-    ("HCONDNOWAIT", HCONDNOWAIT),
-    ("HCONDINDEPENDENT", HCONDINDEPENDENT),
-    ("HCONDSTATEFROMSET", HCONDSTATEFROMSET),
-    ("HCONDSTATETOSET", HCONDSTATETOSET),
-    ("HCONDSTATEFROMINV", HCONDSTATEFROMINV),
-    ("HCONDSTATETOINV", HCONDSTATETOINV),
-    ("HACTIONDONOW", HACTIONDONOW),
-    ("HACTIONBREAKONFAIL", HACTIONBREAKONFAIL),
-    ("HACTIONKEEPONFAIL", HACTIONKEEPONFAIL),
-    ("HACTIONWAIT", HACTIONWAIT),
-    ("HRECURSE", HRECURSE),
-];
+pub use ham_vocab::flags::*;
+pub use ham_vocab::{HADDFLAGS, HDISABLE, HENABLE, HGETFLAGS, HREMOVEFLAGS, HSETFLAGS};
 
 /// A state set (bitmap of states 0..63) as the `i64` the API carries.
 pub fn state_set(states: &[u8]) -> i64 {

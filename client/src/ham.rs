@@ -263,7 +263,7 @@ impl Ham {
     ) -> HamResult<ConditionHandle> {
         let req = pb::ConditionRequest {
             entity: Some(entity.clone()),
-            r#type: kind.into(),
+            condition_type: kind.into(),
             name: name.to_owned(),
             flags,
         };

@@ -48,12 +48,12 @@ impl From<String> for NodeSel {
 }
 
 impl From<u64> for NodeSel {
-    /// 0 is the local node, [`ham_proto::CLUSTER_NODE_ID`] the cluster-wide
+    /// 0 is the local node, [`ham_vocab::CLUSTER_NODE_ID`] the cluster-wide
     /// context.
     fn from(id: u64) -> NodeSel {
         match id {
             0 => NodeSel::Local,
-            ham_proto::CLUSTER_NODE_ID => NodeSel::Cluster,
+            ham_vocab::CLUSTER_NODE_ID => NodeSel::Cluster,
             _ => NodeSel::Id(id),
         }
     }

@@ -21,7 +21,7 @@ use crate::error::{Errno, HamError};
 use crate::ham::{Ham, HamResult};
 
 /// Metadata key of the client request id of a write.
-pub const REQUEST_ID_METADATA: &str = "ham-request-id";
+pub const REQUEST_ID_METADATA: &str = ham_vocab::REQUEST_ID_METADATA_KEY;
 
 /// How write calls are retried when their answer is ETIMEDOUT (outcome unknown) or EAGAIN (not
 /// committed). The default makes up to 3 attempts, a new one only while it is expected to end
@@ -79,7 +79,7 @@ pub fn new_request_id() -> String {
 }
 
 fn retryable(e: &HamError) -> bool {
-    matches!(e.errno, Errno::ETIMEDOUT | Errno::EAGAIN)
+    matches!(e.errno, Errno::Etimedout | Errno::Eagain)
 }
 
 impl Ham {
@@ -120,7 +120,7 @@ impl Ham {
     {
         let value: MetadataValue<_> = id
             .parse()
-            .map_err(|_| HamError::new(Errno::EINVAL, "a request id is printable ASCII"))?;
+            .map_err(|_| HamError::new(Errno::Einval, "a request id is printable ASCII"))?;
         let start = Instant::now();
         let mut pause = self.retry.backoff;
         let mut attempt = 1;
@@ -184,13 +184,13 @@ mod tests {
 
     #[test]
     fn m5_only_unknown_or_refused_outcomes_are_retried() {
-        assert!(retryable(&HamError::new(Errno::ETIMEDOUT, "")));
-        assert!(retryable(&HamError::new(Errno::EAGAIN, "")));
-        for e in [Errno::EEXIST, Errno::EBADF, Errno::EINVAL, Errno::ENOMEM] {
+        assert!(retryable(&HamError::new(Errno::Etimedout, "")));
+        assert!(retryable(&HamError::new(Errno::Eagain, "")));
+        for e in [Errno::Eexist, Errno::Ebadf, Errno::Einval, Errno::Enomem] {
             assert!(!retryable(&HamError::new(e, "")), "{e}");
         }
-        let status = HamError::new(Errno::ETIMEDOUT, "may still commit").to_status();
+        let status = HamError::new(Errno::Etimedout, "may still commit").to_status();
         assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
-        assert_eq!(HamError::from(status).errno, Errno::ETIMEDOUT);
+        assert_eq!(HamError::from(status).errno, Errno::Etimedout);
     }
 }

@@ -50,7 +50,7 @@ impl<T: Clone> Registry<T> {
         let mut map = self.lock();
         let Some((_, refs)) = map.get_mut(addr) else {
             return Err(HamError::new(
-                Errno::EBADF,
+                Errno::Ebadf,
                 format!("not connected to the HAM at {addr}"),
             ));
         };
@@ -127,7 +127,7 @@ mod tests {
         assert_eq!(reg.release(&a).unwrap(), 0);
         assert_eq!(reg.count(&a), 0);
         assert_eq!(reg.acquire(&a), None);
-        assert_eq!(reg.release(&a).unwrap_err().errno, Errno::EBADF);
+        assert_eq!(reg.release(&a).unwrap_err().errno, Errno::Ebadf);
     }
 
     #[test]
@@ -145,9 +145,9 @@ mod tests {
     async fn x7_global_connect_failure_takes_no_reference() {
         let a = addr("global");
         let err = ham_connect_to(&a).await.unwrap_err();
-        assert_eq!(err.errno, Errno::EBADF);
+        assert_eq!(err.errno, Errno::Ebadf);
         assert_eq!(ham_connection_count(&a), 0);
-        assert_eq!(ham_disconnect_from(&a).unwrap_err().errno, Errno::EBADF);
+        assert_eq!(ham_disconnect_from(&a).unwrap_err().errno, Errno::Ebadf);
     }
 
     #[tokio::test]

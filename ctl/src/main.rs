@@ -62,7 +62,7 @@ async fn run(cli: Cli, addr: &HamAddress) -> Result<(), CtlError> {
                 NodeSel::Cluster => " for node *".to_owned(),
             };
             Err(CtlError::Ham(HamError::new(
-                Errno::ETIMEDOUT,
+                Errno::Etimedout,
                 format!(
                     "no answer from {}{node} within {} s",
                     shown(addr),

@@ -1,13 +1,13 @@
 //! The gRPC API: every `ham_*` call (service `ham.v1.Ham`).
 //!
 //! Generated types stop here: [`convert`] turns them into `ham-core` types,
-//! [`status`] turns model errors into gRPC status (one table), and [`Calls`]
+//! [`crate::status`] turns model errors into gRPC status (from the
+//! vocabulary's one table), and [`Calls`]
 //! carries each call out against the [`crate::node::Node`].
 
 pub mod convert;
 mod members;
 mod reads;
-pub mod status;
 mod streams;
 mod tree;
 mod writes;
@@ -15,8 +15,8 @@ mod writes;
 use crate::agent::AgentHandle;
 use crate::cluster::Cluster;
 use crate::node::Node;
+use crate::status::to_status;
 use ham_proto::ham::v1 as pb;
-use status::to_status;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
@@ -60,7 +60,7 @@ impl HamService {
 /// Metadata key of the optional client request id of a write (HAM-CONTRACT M5): 1 to 64
 /// printable ASCII bytes. A write retried with the same id is applied at most once and
 /// answered with the first outcome.
-pub const REQUEST_ID_METADATA: &str = "ham-request-id";
+pub const REQUEST_ID_METADATA: &str = ham_vocab::REQUEST_ID_METADATA_KEY;
 
 /// The client request id of a call, if it has one; EINVAL when it is malformed.
 fn request_id(md: &tonic::metadata::MetadataMap) -> ham_core::model::Result<Option<String>> {

@@ -17,6 +17,7 @@ mod peer;
 mod process;
 mod server;
 mod settings;
+mod status;
 mod tls;
 mod transport;
 

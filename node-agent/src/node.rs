@@ -1,14 +1,44 @@
 //! One node's view of the HAM: its identity, its replica of the state, and
 //! the write and read paths every API call goes through.
 
-use crate::api::convert::NodeSel;
-use crate::api::status::replica_error;
 use ham_core::machine::{HamMachine, encode_command_with_id};
 use ham_core::model::{
     CLUSTER_NODE_ID, Command, Errno, HamError, HamState, NodeId, Response, Result,
 };
-use ham_core::replica::{ReplicaHandle, ReplicaStatus};
+use ham_core::replica::{ReplicaError, ReplicaHandle, ReplicaStatus};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A node as a call names it, before it is resolved (HAM-CONTRACT N6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeSel {
+    /// The node serving the call.
+    Local,
+    /// By id (`_nd`).
+    Id(u64),
+    /// By name (`_node`); "*" is the cluster-wide context.
+    Name(String),
+}
+
+/// Replication failures, as the errno a client sees (HAM-CONTRACT M4, M5).
+pub fn replica_error(err: ReplicaError) -> HamError {
+    match err {
+        ReplicaError::NoQuorum => HamError::new(
+            Errno::Eagain,
+            "the write was not committed and will not be (no quorum in time); try again",
+        ),
+        ReplicaError::OutcomeUnknown => HamError::new(
+            Errno::Etimedout,
+            "the write was proposed but not committed in time and may still commit; \
+             retry it with the same request id to learn its outcome",
+        ),
+        ReplicaError::Stopped => HamError::new(Errno::Ebadf, "this HAM is stopping"),
+        ReplicaError::NoSpace(m) => HamError::new(
+            Errno::Enospc,
+            format!("the disk of this HAM is full; the write was not committed: {m}"),
+        ),
+        other => HamError::new(Errno::Eio, other.to_string()),
+    }
+}
 
 /// Who this node is.
 #[derive(Debug, Clone)]

@@ -156,10 +156,10 @@ mod tests {
     #[test]
     fn half_built_keeps_the_errno_and_says_what_exists() {
         let e = half_built(
-            HamError::new(ham_client::Errno::EEXIST, "condition exists"),
+            HamError::new(ham_client::Errno::Eexist, "condition exists"),
             "entity web is attached",
         );
-        assert_eq!(e.errno, ham_client::Errno::EEXIST);
+        assert_eq!(e.errno, ham_client::Errno::Eexist);
         assert_eq!(e.message, "condition exists (entity web is attached)");
     }
 }

@@ -54,5 +54,5 @@ impl Args {
 
 /// ENOENT for a missing object.
 pub fn absent(what: &str, name: &str) -> HamError {
-    HamError::new(Errno::ENOENT, format!("no {what} named {name}"))
+    HamError::new(Errno::Enoent, format!("no {what} named {name}"))
 }

@@ -110,7 +110,7 @@ pub fn find_entity<'t>(tree: &'t HamTree, name: &str) -> Result<&'t EntityInfo, 
         .find(|e| e.name == name)
         .ok_or_else(|| {
             HamError::new(
-                ham_client::Errno::ENOENT,
+                ham_client::Errno::Enoent,
                 format!("no entity named {}", crate::paths::show_entity(name)),
             )
         })

@@ -209,8 +209,8 @@ pub fn condition_info(e: &EntityInfo, c: &ConditionInfo) -> String {
             "Condition ReArm",
             on_off(c.flags & flags::HREARMAFTERRESTART != 0),
         )
-        .kv("Condition type", condition_type(c.r#type));
-    if let Some(r) = c.raise.as_ref() {
+        .kv("Condition type", condition_type(c.condition_type));
+    if let Some(r) = c.raise_filter.as_ref() {
         out.kv(
             "Raise Filter",
             format!(
@@ -221,7 +221,7 @@ pub fn condition_info(e: &EntityInfo, c: &ConditionInfo) -> String {
             ),
         );
     }
-    if let Some(s) = c.state.as_ref() {
+    if let Some(s) = c.state_filter.as_ref() {
         let from = state_filter(s.from_state, c.flags, flags::HCONDSTATEFROMSET);
         let to = state_filter(s.to_state, c.flags, flags::HCONDSTATETOSET);
         let inv = |bit| if c.flags & bit != 0 { "!" } else { "" };

@@ -26,7 +26,7 @@ fn inetd() -> EntityInfo {
     };
     let death = ConditionInfo {
         name: "death".into(),
-        r#type: ConditionType::Death.into(),
+        condition_type: ConditionType::Death.into(),
         flags: flags::HREARMAFTERRESTART,
         enabled: true,
         actions: vec![restart],
@@ -219,10 +219,10 @@ Condition type : CONDDEATH
 
     let state = ConditionInfo {
         name: "st".into(),
-        r#type: ConditionType::State.into(),
+        condition_type: ConditionType::State.into(),
         flags: flags::HCONDSTATETOSET | flags::HCONDSTATETOINV,
         enabled: true,
-        state: Some(StateFilter {
+        state_filter: Some(StateFilter {
             from_state: -1,
             to_state: flags::state_set(&[1, 3]),
         }),

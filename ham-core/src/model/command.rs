@@ -146,6 +146,7 @@ pub enum Command {
         /// The condition name.
         name: String,
         /// Its type.
+        #[serde(with = "super::types::condition_type_number")]
         ctype: ConditionType,
         /// CONDITION_FLAGS (+ STATE bits).
         flags: u32,

@@ -1,152 +1,19 @@
 //! Errors of the HAM model, named by the errno a QNX client would see.
+//!
+//! The errno values, their numbers and their status class (HAM-CONTRACT M1)
+//! are the vocabulary's (`ham-vocab`); they are re-exported here so that
+//! `ham_core::model::Errno` keeps working.
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// The errno values the HAM answers with (HAM-CONTRACT M1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Errno {
-    /// An argument is invalid: a bad name, flag, command line or combination.
-    Einval,
-    /// A name or a path is too long.
-    Enametoolong,
-    /// An object of that name already exists.
-    Eexist,
-    /// No such entity, condition, action or action-fail, or a stale handle.
-    Enoent,
-    /// No node of that name or id.
-    Ehostunreach,
-    /// The HAM (or the node) cannot be reached now.
-    Ebadf,
-    /// The write was not committed and never will be (no quorum in time, or it was lost
-    /// before it could commit); try again (HAM-CONTRACT M5).
-    Eagain,
-    /// The outcome of the write is unknown: it was handed to Raft but not applied on the
-    /// serving node in time, and may still commit. Retry it with the same client request id
-    /// to learn its outcome (HAM-CONTRACT M5).
-    Etimedout,
-    /// Out of memory or over a quota.
-    Enomem,
-    /// No space left on the device: the write was refused before it was proposed.
-    Enospc,
-    /// Not permitted.
-    Eperm,
-    /// Access denied.
-    Eacces,
-    /// An internal or storage failure.
-    Eio,
-}
-
-/// The class of gRPC status an errno maps to; the API edge turns it into a
-/// `tonic::Code` one for one (the M1 table lives here so that it is tested
-/// with the model).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusClass {
-    /// `INVALID_ARGUMENT`
-    InvalidArgument,
-    /// `ALREADY_EXISTS`
-    AlreadyExists,
-    /// `NOT_FOUND`
-    NotFound,
-    /// `UNAVAILABLE`
-    Unavailable,
-    /// `DEADLINE_EXCEEDED`
-    DeadlineExceeded,
-    /// `RESOURCE_EXHAUSTED`
-    ResourceExhausted,
-    /// `PERMISSION_DENIED`
-    PermissionDenied,
-    /// `INTERNAL`
-    Internal,
-}
-
-impl Errno {
-    /// Every errno, for tables and tests.
-    pub const ALL: [Errno; 13] = [
-        Errno::Einval,
-        Errno::Enametoolong,
-        Errno::Eexist,
-        Errno::Enoent,
-        Errno::Ehostunreach,
-        Errno::Ebadf,
-        Errno::Eagain,
-        Errno::Etimedout,
-        Errno::Enomem,
-        Errno::Enospc,
-        Errno::Eperm,
-        Errno::Eacces,
-        Errno::Eio,
-    ];
-
-    /// The symbolic name, as carried in status details (`"EEXIST"`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Errno::Einval => "EINVAL",
-            Errno::Enametoolong => "ENAMETOOLONG",
-            Errno::Eexist => "EEXIST",
-            Errno::Enoent => "ENOENT",
-            Errno::Ehostunreach => "EHOSTUNREACH",
-            Errno::Ebadf => "EBADF",
-            Errno::Eagain => "EAGAIN",
-            Errno::Etimedout => "ETIMEDOUT",
-            Errno::Enomem => "ENOMEM",
-            Errno::Enospc => "ENOSPC",
-            Errno::Eperm => "EPERM",
-            Errno::Eacces => "EACCES",
-            Errno::Eio => "EIO",
-        }
-    }
-
-    /// The Linux errno number.
-    pub fn code(self) -> i32 {
-        match self {
-            Errno::Einval => 22,
-            Errno::Enametoolong => 36,
-            Errno::Eexist => 17,
-            Errno::Enoent => 2,
-            Errno::Ehostunreach => 113,
-            Errno::Ebadf => 9,
-            Errno::Eagain => 11,
-            Errno::Etimedout => 110,
-            Errno::Enomem => 12,
-            Errno::Enospc => 28,
-            Errno::Eperm => 1,
-            Errno::Eacces => 13,
-            Errno::Eio => 5,
-        }
-    }
-
-    /// Parses a symbolic name back (`"ENOENT"` -> `Enoent`).
-    pub fn from_name(name: &str) -> Option<Errno> {
-        Errno::ALL.into_iter().find(|e| e.name() == name)
-    }
-
-    /// HAM-CONTRACT M1: the gRPC status class of this errno.
-    pub fn status_class(self) -> StatusClass {
-        match self {
-            Errno::Einval | Errno::Enametoolong => StatusClass::InvalidArgument,
-            Errno::Eexist => StatusClass::AlreadyExists,
-            Errno::Enoent | Errno::Ehostunreach => StatusClass::NotFound,
-            Errno::Ebadf | Errno::Eagain => StatusClass::Unavailable,
-            Errno::Etimedout => StatusClass::DeadlineExceeded,
-            Errno::Enomem | Errno::Enospc => StatusClass::ResourceExhausted,
-            Errno::Eperm | Errno::Eacces => StatusClass::PermissionDenied,
-            Errno::Eio => StatusClass::Internal,
-        }
-    }
-}
-
-impl fmt::Display for Errno {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use ham_vocab::{Errno, StatusClass};
 
 /// A refused request: the errno and a sentence for a person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{errno}: {message}")]
 pub struct HamError {
-    /// What a client tests for.
+    /// What a client tests for (stored as its Linux number).
+    #[serde(with = "errno_number")]
     pub errno: Errno,
     /// What a person reads.
     pub message: String,
@@ -173,6 +40,20 @@ pub fn eexist(msg: impl Into<String>) -> HamError {
 /// `ENOENT` with a message.
 pub fn enoent(msg: impl Into<String>) -> HamError {
     HamError::new(Errno::Enoent, msg)
+}
+
+/// An errno is stored (log entries, snapshots, recorded outcomes) as its
+/// Linux number, which the vocabulary keeps stable.
+mod errno_number {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(errno: &Errno, s: S) -> std::result::Result<S::Ok, S::Error> {
+        errno.code().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Errno, D::Error> {
+        i32::deserialize(d).map(Errno::from_code)
+    }
 }
 
 /// Result of a model operation.
@@ -210,5 +91,14 @@ mod tests {
             assert_eq!(Errno::from_name(e.name()), Some(e));
         }
         assert_eq!(Errno::from_name("EWHATEVER"), None);
+    }
+
+    #[test]
+    fn an_error_is_stored_with_its_errno_number() {
+        for e in Errno::ALL {
+            let err = HamError::new(e, "why");
+            let bytes = postcard::to_allocvec(&err).unwrap();
+            assert_eq!(postcard::from_bytes::<HamError>(&bytes).unwrap(), err);
+        }
     }
 }

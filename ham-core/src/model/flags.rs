@@ -1,48 +1,13 @@
 //! Flag bits and the control commands that change them (HAM-CONTRACT X1, X2).
 //!
-//! All flags share one bit space (docs/vocabulary.md) so that a flag given to
-//! the wrong kind of object is caught, never silently reinterpreted.
+//! The bits and the masks of each kind of object are the vocabulary's
+//! (`ham_vocab::flags`, re-exported here); this module checks them and
+//! decodes control commands.
 
 use super::errno::{Result, einval};
 use serde::{Deserialize, Serialize};
 
-/// Conditions and actions kept across a restart of their entity.
-pub const HREARMAFTERRESTART: u32 = 0x0000_0001;
-/// An entity that dies and is not restarted is kept, not removed.
-pub const HENTITYKEEPONDEATH: u32 = 0x0000_0010;
-/// The condition runs on the shared no-wait executor and may hold no waitfor.
-pub const HCONDNOWAIT: u32 = 0x0000_0100;
-/// The condition runs on an executor of its own.
-pub const HCONDINDEPENDENT: u32 = 0x0000_0200;
-/// The STATE condition's `from` filter is a bitmap of states.
-pub const HCONDSTATEFROMSET: u32 = 0x0000_0400;
-/// The STATE condition's `to` filter is a bitmap of states.
-pub const HCONDSTATETOSET: u32 = 0x0000_0800;
-/// The STATE condition's `from` set is inverted.
-pub const HCONDSTATEFROMINV: u32 = 0x0000_1000;
-/// The STATE condition's `to` set is inverted.
-pub const HCONDSTATETOINV: u32 = 0x0000_2000;
-/// An execute action also runs once when it is added.
-pub const HACTIONDONOW: u32 = 0x0001_0000;
-/// When this action fails, the rest of its condition's actions do not run.
-pub const HACTIONBREAKONFAIL: u32 = 0x0002_0000;
-/// A failed action is kept (by default it is removed).
-pub const HACTIONKEEPONFAIL: u32 = 0x0004_0000;
-/// An execute action waits for its command to exit and fails on a non-zero exit.
-pub const HACTIONWAIT: u32 = 0x0008_0000;
-/// A control command applies to every object below the target too.
-pub const HRECURSE: u32 = 0x0100_0000;
-
-/// Flags an entity may carry.
-pub const ENTITY_FLAGS: u32 = HENTITYKEEPONDEATH;
-/// Flags a condition may carry (the STATE bits only on STATE conditions).
-pub const CONDITION_FLAGS: u32 = HREARMAFTERRESTART | HCONDNOWAIT | HCONDINDEPENDENT;
-/// Flags only a STATE condition may carry.
-pub const STATE_CONDITION_FLAGS: u32 =
-    HCONDSTATEFROMSET | HCONDSTATETOSET | HCONDSTATEFROMINV | HCONDSTATETOINV;
-/// Flags an action may carry (HACTIONWAIT only on execute actions).
-pub const ACTION_FLAGS: u32 =
-    HREARMAFTERRESTART | HACTIONDONOW | HACTIONBREAKONFAIL | HACTIONKEEPONFAIL;
+pub use ham_vocab::flags::*;
 
 /// Refuses any bit of `flags` outside `allowed`.
 pub fn check_flags(what: &str, flags: u32, allowed: u32) -> Result<()> {
@@ -71,27 +36,36 @@ pub enum ControlOp {
 }
 
 impl ControlOp {
-    /// Decodes the wire number (ENABLE = 1 ... GETFLAGS = 6); anything else is EINVAL.
+    /// Decodes the wire number (`ham_vocab::ControlCommand`); anything else is EINVAL.
     pub fn from_code(code: i32) -> Result<ControlOp> {
-        Ok(match code {
-            1 => ControlOp::Enable,
-            2 => ControlOp::Disable,
-            3 => ControlOp::AddFlags,
-            4 => ControlOp::RemoveFlags,
-            5 => ControlOp::SetFlags,
-            6 => ControlOp::GetFlags,
-            _ => return Err(einval(format!("unknown control command {code}"))),
+        use ham_vocab::ControlCommand as C;
+        Ok(match C::from_code(code) {
+            Some(C::Enable) => ControlOp::Enable,
+            Some(C::Disable) => ControlOp::Disable,
+            Some(C::AddFlags) => ControlOp::AddFlags,
+            Some(C::RemoveFlags) => ControlOp::RemoveFlags,
+            Some(C::SetFlags) => ControlOp::SetFlags,
+            Some(C::GetFlags) => ControlOp::GetFlags,
+            None => return Err(einval(format!("unknown control command {code}"))),
         })
+    }
+
+    /// The vocabulary's command (its wire number is `.code()`).
+    pub fn command(self) -> ham_vocab::ControlCommand {
+        use ham_vocab::ControlCommand as C;
+        match self {
+            ControlOp::Enable => C::Enable,
+            ControlOp::Disable => C::Disable,
+            ControlOp::AddFlags => C::AddFlags,
+            ControlOp::RemoveFlags => C::RemoveFlags,
+            ControlOp::SetFlags => C::SetFlags,
+            ControlOp::GetFlags => C::GetFlags,
+        }
     }
 
     /// The new flag word after this command, or None for enable/disable/get.
     pub fn new_flags(self, current: u32, given: u32) -> Option<u32> {
-        match self {
-            ControlOp::AddFlags => Some(current | given),
-            ControlOp::RemoveFlags => Some(current & !given),
-            ControlOp::SetFlags => Some(given),
-            ControlOp::Enable | ControlOp::Disable | ControlOp::GetFlags => None,
-        }
+        self.command().new_flags(current, given)
     }
 }
 

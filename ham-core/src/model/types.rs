@@ -7,58 +7,27 @@ use serde::{Deserialize, Serialize};
 /// A node's id in the cluster (>= 1).
 pub type NodeId = u64;
 /// The id of the cluster-wide context, whose only entity is the cluster-wide global entity.
-pub const CLUSTER_NODE_ID: NodeId = u64::MAX;
+pub use ham_vocab::CLUSTER_NODE_ID;
 /// A unique object id, never reused, so that a stale handle is detected (N5).
 pub type Uid = u64;
 /// Nanoseconds since the Unix epoch; 0 means never.
 pub type TimeNs = i64;
 
-/// What happened to an entity; conditions of the matching type trigger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ConditionType {
-    /// The process died, however.
-    Death,
-    /// The process was killed by a core-dumping signal.
-    AbnormalDeath,
-    /// The entity is being detached.
-    Detach,
-    /// A placeholder was filled by an attach.
-    Attach,
-    /// `hpdl` heartbeats in a row were missed.
-    HbeatMissedLow,
-    /// `hpdh` heartbeats in a row were missed.
-    HbeatMissedHigh,
-    /// The entity was restarted by a restart action.
-    Restart,
-    /// The entity raised a condition (type, class, severity).
-    Raise,
-    /// The entity reported a state transition.
-    State,
-    /// Any of the above.
-    Any,
-    /// A node of the cluster went down (cluster-wide global entity only).
-    NodeDown,
-    /// The entity was restarted too often in a window (service watching escalation).
-    Escalate,
-}
+pub use ham_vocab::ConditionType;
 
-impl ConditionType {
-    /// The QNX-style name shown in `.info` files (`CONDDEATH`).
-    pub fn info_name(self) -> &'static str {
-        match self {
-            ConditionType::Death => "CONDDEATH",
-            ConditionType::AbnormalDeath => "CONDABNORMALDEATH",
-            ConditionType::Detach => "CONDDETACH",
-            ConditionType::Attach => "CONDATTACH",
-            ConditionType::HbeatMissedLow => "CONDHBEATMISSEDLOW",
-            ConditionType::HbeatMissedHigh => "CONDHBEATMISSEDHIGH",
-            ConditionType::Restart => "CONDRESTART",
-            ConditionType::Raise => "CONDRAISE",
-            ConditionType::State => "CONDSTATE",
-            ConditionType::Any => "CONDANY",
-            ConditionType::NodeDown => "CONDNODEDOWN",
-            ConditionType::Escalate => "CONDESCALATE",
-        }
+/// A condition type is stored as its wire number (`ham_vocab::ConditionType::code`).
+pub(crate) mod condition_type_number {
+    use super::ConditionType;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
+
+    pub fn serialize<S: Serializer>(t: &ConditionType, s: S) -> Result<S::Ok, S::Error> {
+        t.code().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ConditionType, D::Error> {
+        let code = i32::deserialize(d)?;
+        ConditionType::from_code(code)
+            .ok_or_else(|| D::Error::custom(format!("unknown condition type {code}")))
     }
 }
 
@@ -258,6 +227,7 @@ pub struct Condition {
     /// Never reused.
     pub uid: Uid,
     /// What it listens for.
+    #[serde(with = "condition_type_number")]
     pub ctype: ConditionType,
     /// CONDITION_FLAGS (plus the STATE bits on STATE conditions).
     pub flags: u32,
@@ -340,7 +310,7 @@ pub struct HeartbeatSpec {
 }
 
 /// Shortest heartbeat period: 10 ms.
-pub const HAMHBEATMIN_NS: u64 = 10_000_000;
+pub const HAMHBEATMIN_NS: u64 = ham_vocab::flags::HAMHBEATMIN;
 
 /// An entity: a process (or a placeholder, or a global entity) and its conditions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,16 +5,7 @@
 use ham_core::model::{self as m, Errno, HamError, Result, einval};
 use ham_proto::ham::v1 as pb;
 
-/// The node a request addresses, before resolution against the node table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NodeSel {
-    /// The node serving the call.
-    Local,
-    /// By id (`_nd`).
-    Id(u64),
-    /// By name (`_node`); "*" is the cluster-wide context.
-    Name(String),
-}
+pub use crate::node::NodeSel;
 
 pub fn node_sel(r: Option<&pb::NodeRef>) -> NodeSel {
     match r.and_then(|r| r.node.as_ref()) {
@@ -113,44 +104,17 @@ pub fn action_handle(r: &m::ActionRef) -> pb::ActionHandle {
     }
 }
 
+/// A condition type from its wire number (the vocabulary's; `ham-proto`'s
+/// tests tie the `.proto` enum to it).
 pub fn condition_type(t: i32) -> Result<m::ConditionType> {
-    use m::ConditionType as C;
-    use pb::ConditionType as P;
-    let p = P::try_from(t).map_err(|_| einval(format!("unknown condition type {t}")))?;
-    Ok(match p {
-        P::Unspecified => return Err(einval("condition type is missing")),
-        P::Death => C::Death,
-        P::Abnormaldeath => C::AbnormalDeath,
-        P::Detach => C::Detach,
-        P::Attach => C::Attach,
-        P::Hbeatmissedlow => C::HbeatMissedLow,
-        P::Hbeatmissedhigh => C::HbeatMissedHigh,
-        P::Restart => C::Restart,
-        P::Raise => C::Raise,
-        P::State => C::State,
-        P::Any => C::Any,
-        P::Nodedown => C::NodeDown,
-        P::Escalate => C::Escalate,
-    })
+    if t == pb::ConditionType::Unspecified as i32 {
+        return Err(einval("condition type is missing"));
+    }
+    m::ConditionType::from_code(t).ok_or_else(|| einval(format!("unknown condition type {t}")))
 }
 
 pub fn condition_type_pb(t: m::ConditionType) -> pb::ConditionType {
-    use m::ConditionType as C;
-    use pb::ConditionType as P;
-    match t {
-        C::Death => P::Death,
-        C::AbnormalDeath => P::Abnormaldeath,
-        C::Detach => P::Detach,
-        C::Attach => P::Attach,
-        C::HbeatMissedLow => P::Hbeatmissedlow,
-        C::HbeatMissedHigh => P::Hbeatmissedhigh,
-        C::Restart => P::Restart,
-        C::Raise => P::Raise,
-        C::State => P::State,
-        C::Any => P::Any,
-        C::NodeDown => P::Nodedown,
-        C::Escalate => P::Escalate,
-    }
+    pb::ConditionType::try_from(t.code()).unwrap_or(pb::ConditionType::Unspecified)
 }
 
 /// A STATE filter side from its wire value and the SET/INV flags (K6).

@@ -205,11 +205,11 @@ fn condition_info(
     }
     Ok(pb::ConditionInfo {
         name: c.name.clone(),
-        r#type: cv::condition_type_pb(c.ctype).into(),
+        condition_type: cv::condition_type_pb(c.ctype).into(),
         flags: c.flags,
         enabled: c.enabled,
-        raise,
-        state,
+        raise_filter: raise,
+        state_filter: state,
         actions,
         uid: c.uid,
     })

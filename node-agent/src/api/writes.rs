@@ -165,7 +165,7 @@ impl Calls {
     }
 
     pub async fn condition(&self, r: pb::ConditionRequest) -> Result<pb::ConditionHandle> {
-        let ctype = cv::condition_type(r.r#type)?;
+        let ctype = cv::condition_type(r.condition_type)?;
         if matches!(ctype, m::ConditionType::Raise | m::ConditionType::State) {
             return Err(einval(
                 "RAISE and STATE conditions are added with ConditionRaise/ConditionState",

@@ -18,7 +18,7 @@ use ham_client::{
     ham_connection_count, ham_disconnect_from,
 };
 use ham_integration_tests::HamProcess;
-use ham_proto::CLUSTER_NODE_ID;
+use ham_vocab::CLUSTER_NODE_ID;
 
 /// Longest a whole test may take once its daemon is up.
 const LIMIT: Duration = Duration::from_secs(60);

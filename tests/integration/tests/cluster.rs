@@ -68,7 +68,7 @@ fn writer(socket: std::path::PathBuf, acked: Arc<Mutex<Vec<String>>>, stop: Arc<
                 // Placeholders live in node 1's context whichever node takes the write.
                 match ham.entity(NodeSel::Id(1), &name, 0).await {
                     Ok(_) => acked.lock().unwrap().push(name),
-                    Err(e) if e.errno == ham_client::Errno::EAGAIN => {}
+                    Err(e) if e.errno == ham_client::Errno::Eagain => {}
                     Err(_) => break,
                 }
             }
@@ -579,12 +579,12 @@ fn e1_an_attach_for_another_node_with_a_pid_above_pid_max_is_einval() {
                 .attach(NodeSel::Id(2), "wrapped", pid, "", 0)
                 .await
                 .expect_err("attach of a pid above PID_MAX_LIMIT");
-            assert_eq!(e.errno, ham_client::Errno::EINVAL, "{e}");
+            assert_eq!(e.errno, ham_client::Errno::Einval, "{e}");
             let e = ham
                 .attach(NodeSel::Name("n2".into()), "wrapped", pid, "/bin/true", 0)
                 .await
                 .expect_err("attach of a pid above PID_MAX_LIMIT");
-            assert_eq!(e.errno, ham_client::Errno::EINVAL, "{e}");
+            assert_eq!(e.errno, ham_client::Errno::Einval, "{e}");
         }
         // Nothing is watched on node 2, as node 2 itself tells.
         let n2 = c.nodes[1].client().await;

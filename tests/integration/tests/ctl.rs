@@ -377,7 +377,7 @@ fn x2_every_write_verb_changes_the_tree() {
     let inetd = n.entity("inetd");
     assert_eq!(inetd.state, -5);
     assert_eq!(inetd.command_line, "/usr/sbin/inetd -D");
-    let types: Vec<i32> = inetd.conditions.iter().map(|c| c.r#type).collect();
+    let types: Vec<i32> = inetd.conditions.iter().map(|c| c.condition_type).collect();
     let want = [
         ConditionType::Death,
         ConditionType::Raise,

@@ -122,7 +122,7 @@ async fn fresh_call(
         Ok(Ok(ham)) => ham.handshake(NodeSel::Local).await.map(|_| ()),
         Ok(Err(e)) => Err(e),
         Err(_) => Err(ham_client::HamError::new(
-            ham_client::Errno::ETIMEDOUT,
+            ham_client::Errno::Etimedout,
             "no answer within 5 s",
         )),
     };

@@ -59,8 +59,8 @@ fn m5_partition_rounds_eagain_never_commits_etimedout_retries_to_exactly_once() 
         });
         netns.set_connected(cut, true);
         match answer {
-            Err(e) if e.errno == Errno::EAGAIN => refused.push(name.clone()),
-            Err(e) if e.errno == Errno::ETIMEDOUT => unknown.push((id.clone(), name.clone())),
+            Err(e) if e.errno == Errno::Eagain => refused.push(name.clone()),
+            Err(e) if e.errno == Errno::Etimedout => unknown.push((id.clone(), name.clone())),
             other => panic!("round {round}: a cut-off node answered {other:?}"),
         }
         c.wait_leader(cut, None, Duration::from_secs(15));

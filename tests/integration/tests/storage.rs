@@ -125,7 +125,7 @@ async fn write_entity(
     raw.entity(req).await.map(|_| ()).map_err(|st| {
         let errno = st
             .metadata()
-            .get(ham_proto::ERRNO_METADATA_KEY)
+            .get(ham_vocab::ERRNO_METADATA_KEY)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();

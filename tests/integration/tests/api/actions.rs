@@ -165,16 +165,16 @@ async fn a1_notification_targets_are_checked_when_added() {
             signal(NodeSel::Cluster),
         ];
         for s in &bad_signals {
-            errno(c.action_notify_signal(&d, "s", s, 0).await, Errno::EINVAL);
+            errno(c.action_notify_signal(&d, "s", s, 0).await, Errno::Einval);
         }
         for p in [Pulse { pid: 0, ..pulse(L) }, pulse(NodeSel::Cluster)] {
-            errno(c.action_notify_pulse(&d, "p", &p, 0).await, Errno::EINVAL);
+            errno(c.action_notify_pulse(&d, "p", &p, 0).await, Errno::Einval);
         }
         let a = c.action_log(&d, "log", "m", false, 0, 0).await.unwrap();
         errno(
             c.action_fail_notify_signal(&a, "fs", &bad_signals[2], 0)
                 .await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
         assert_eq!(entity(&c, "web").await.conditions[0].actions.len(), 1);
     })
@@ -195,7 +195,7 @@ async fn a2_restart_only_on_death_conditions_and_once_per_entity() {
             ConditionType::Any,
         ] {
             let other = c.condition(&e, t, &format!("{t:?}"), 0).await.unwrap();
-            errno(c.action_restart(&other, "r", line, 0).await, Errno::EINVAL);
+            errno(c.action_restart(&other, "r", line, 0).await, Errno::Einval);
         }
         let death = c
             .condition(&e, ConditionType::Death, "death", 0)
@@ -208,11 +208,11 @@ async fn a2_restart_only_on_death_conditions_and_once_per_entity() {
         let r = c.action_restart(&crash, "restart", line, 0).await.unwrap();
         errno(
             c.action_restart(&death, "restart", line, 0).await,
-            Errno::EEXIST,
+            Errno::Eexist,
         );
         errno(
             c.action_restart(&crash, "again", line, 0).await,
-            Errno::EEXIST,
+            Errno::Eexist,
         );
         // Once it is gone, another death condition may hold it.
         c.action_remove(&r).await.unwrap();
@@ -234,7 +234,7 @@ async fn a2_restart_only_on_death_conditions_and_once_per_entity() {
             .unwrap();
         errno(
             c.action_restart(&g_death, "restart", line, 0).await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
     })
     .await;
@@ -252,15 +252,15 @@ async fn a6_waitfor_needs_a_positive_delay_and_an_absolute_path() {
             .unwrap();
         let a = c.action_log(&d, "log", "m", false, 0, 0).await.unwrap();
         for delay in [0, -1, -1000] {
-            errno(c.action_waitfor(&d, "w", "", delay, 0).await, Errno::EINVAL);
+            errno(c.action_waitfor(&d, "w", "", delay, 0).await, Errno::Einval);
             errno(
                 c.action_fail_waitfor(&a, "fw", "", delay, 0).await,
-                Errno::EINVAL,
+                Errno::Einval,
             );
         }
         errno(
             c.action_waitfor(&d, "w", "relative/path", 10, 0).await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
         c.action_waitfor(&d, "w", "", 1, 0).await.unwrap();
         c.action_waitfor(&d, "ready", "/run/ready", 2000, 0)
@@ -288,7 +288,7 @@ async fn a11_action_flags_are_checked_per_kind() {
         // HACTIONWAIT is for execute actions only; entity and condition bits are for those.
         errno(
             c.action_waitfor(&d, "w", "", 10, flags::HACTIONWAIT).await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
         for bad in [
             flags::HACTIONWAIT,
@@ -298,7 +298,7 @@ async fn a11_action_flags_are_checked_per_kind() {
         ] {
             errno(
                 c.action_log(&d, "l", "m", false, 0, bad).await,
-                Errno::EINVAL,
+                Errno::Einval,
             );
         }
         let all = REARM | flags::HACTIONBREAKONFAIL | flags::HACTIONKEEPONFAIL;
@@ -346,11 +346,11 @@ async fn a12_action_fail_lists_are_ordered_and_removable_by_name() {
         errno(
             c.action_fail_log(&x, "f6", "m", false, 0, flags::HACTIONWAIT)
                 .await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
         errno(
             c.action_fail_execute(&x, "f6", "/bin/true", 0, REARM).await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
 
         let fails = |a: &pb::ActionInfo| -> Vec<(String, u32, Option<action_fail_info::Kind>)> {
@@ -413,10 +413,10 @@ async fn a12_action_fail_lists_are_ordered_and_removable_by_name() {
         assert_eq!(got, want);
 
         c.action_fail_remove(&f3).await.unwrap();
-        errno(c.action_fail_remove(&f3).await, Errno::ENOENT);
+        errno(c.action_fail_remove(&f3).await, Errno::Enoent);
         let mut nameless = f3.clone();
         nameless.name.clear();
-        errno(c.action_fail_remove(&nameless).await, Errno::ENOENT);
+        errno(c.action_fail_remove(&nameless).await, Errno::Enoent);
         let got = fails(&entity(&c, "web").await.conditions[0].actions[0]);
         let left: Vec<&str> = got.iter().map(|f| f.0.as_str()).collect();
         assert_eq!(left, ["f1", "f2", "f4", "f5"]);

@@ -28,10 +28,10 @@ async fn k1_every_condition_type_can_be_added() {
         c.condition_state(&e, "state", 0, 1, 0).await.unwrap();
         errno(
             c.condition(&e, T::Unspecified, "none", 0).await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
         // NODEDOWN belongs to the cluster-wide global entity only.
-        errno(c.condition(&e, T::Nodedown, "down", 0).await, Errno::EINVAL);
+        errno(c.condition(&e, T::Nodedown, "down", 0).await, Errno::Einval);
         let star = c.entity_handle(NodeSel::Cluster, "").await.unwrap();
         c.condition(&star, T::Nodedown, "down", 0).await.unwrap();
 
@@ -44,7 +44,7 @@ async fn k1_every_condition_type_can_be_added() {
             .await
             .conditions
             .iter()
-            .map(|c| c.r#type)
+            .map(|c| c.condition_type)
             .collect();
         assert_eq!(got, want);
     })
@@ -74,7 +74,7 @@ async fn k5_raise_conditions_keep_their_three_filters() {
         let filters: Vec<(i32, i32, i32)> = conds
             .iter()
             .map(|c| {
-                let r = c.raise.unwrap();
+                let r = c.raise_filter.unwrap();
                 (r.rtype, r.rclass, r.rseverity)
             })
             .collect();
@@ -82,7 +82,7 @@ async fn k5_raise_conditions_keep_their_three_filters() {
         assert!(
             conds
                 .iter()
-                .all(|c| c.r#type == ConditionType::Raise as i32)
+                .all(|c| c.condition_type == ConditionType::Raise as i32)
         );
         // Raising is accepted (what it triggers runs once plans are executed).
         c.entity_condition_raise(&e, 1, 2, 3, 0).await.unwrap();
@@ -117,19 +117,19 @@ async fn k6_the_ham_remembers_each_entity_state_and_state_filters() {
         errno(
             c.condition_state(&e, "inv", 1, 2, flags::HCONDSTATEFROMINV)
                 .await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
         errno(
             c.condition(&e, ConditionType::Death, "d", flags::HCONDSTATETOSET)
                 .await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
         let got: Vec<(String, i64, i64, u32)> = entity(&c, "web")
             .await
             .conditions
             .iter()
             .map(|c| {
-                let s = c.state.unwrap();
+                let s = c.state_filter.unwrap();
                 (c.name.clone(), s.from_state, s.to_state, c.flags)
             })
             .collect();
@@ -155,7 +155,7 @@ async fn k7_nowait_conditions_never_hold_a_waitfor() {
             .unwrap();
         errno(
             c.action_waitfor(&quick, "w", "", 100, 0).await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
         let slow = c
             .condition(&e, ConditionType::Detach, "slow", 0)
@@ -165,7 +165,7 @@ async fn k7_nowait_conditions_never_hold_a_waitfor() {
         for cmd in [ControlCommand::AddFlags, ControlCommand::SetFlags] {
             errno(
                 c.condition_control(&slow, cmd, flags::HCONDNOWAIT).await,
-                Errno::EINVAL,
+                Errno::Einval,
             );
         }
         assert_eq!(

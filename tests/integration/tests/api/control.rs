@@ -69,7 +69,7 @@ async fn x1_enable_and_disable_with_and_without_recurse() {
         errno(
             c.action_control(&a, ControlCommand::Enable, flags::HCONDNOWAIT)
                 .await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
     })
     .await;
@@ -90,12 +90,12 @@ async fn x2_flags_are_added_removed_set_and_read_per_object() {
         assert_eq!(c.entity_control(&e, C::SetFlags, keep).await.unwrap(), keep);
         errno(
             c.entity_control(&e, C::AddFlags, flags::HCONDNOWAIT).await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
-        errno(c.entity_control(&e, C::Unspecified, 0).await, Errno::EINVAL);
+        errno(c.entity_control(&e, C::Unspecified, 0).await, Errno::Einval);
         errno(
             c.entity_control(&e, C::AddFlags, flags::HRECURSE).await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
 
         let d = c
@@ -115,14 +115,14 @@ async fn x2_flags_are_added_removed_set_and_read_per_object() {
         errno(
             c.condition_control(&d, C::AddFlags, flags::HACTIONWAIT)
                 .await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
         // STATE filter bits are fixed when the condition is added.
         let s = c.condition_state(&e, "s", 1, 2, 0).await.unwrap();
         errno(
             c.condition_control(&s, C::AddFlags, flags::HCONDSTATETOSET)
                 .await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
 
         let x = c.action_execute(&d, "x", "/bin/true", 0, 0).await.unwrap();
@@ -131,7 +131,7 @@ async fn x2_flags_are_added_removed_set_and_read_per_object() {
         assert_eq!(c.action_control(&x, C::SetFlags, both).await.unwrap(), both);
         errno(
             c.action_control(&l, C::AddFlags, flags::HACTIONWAIT).await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
         assert_eq!(c.action_control(&l, C::GetFlags, 0).await.unwrap(), 0);
 
@@ -164,7 +164,7 @@ async fn x3_stopping_the_cluster_without_the_flag_is_einval() {
     let n = node();
     within(async {
         let c = n.ham.client().await;
-        errno(c.stop(NodeSel::Cluster, false).await, Errno::EINVAL);
+        errno(c.stop(NodeSel::Cluster, false).await, Errno::Einval);
     })
     .await;
 }
@@ -174,7 +174,7 @@ async fn x3_stop_by_node_id_ends_this_node() {
     let mut n = node();
     within(async {
         let c = n.ham.client().await;
-        errno(c.stop(2u64, false).await, Errno::EHOSTUNREACH);
+        errno(c.stop(2u64, false).await, Errno::Ehostunreach);
         c.stop(1u64, false).await.unwrap();
     })
     .await;
@@ -215,9 +215,9 @@ async fn x4_verbosity_is_read_set_raised_and_lowered() {
             (VerboseOp::Incr, -2),
             (VerboseOp::Decr, -1),
         ] {
-            errno(v(op, value).await, Errno::EINVAL);
+            errno(v(op, value).await, Errno::Einval);
         }
-        errno(v(VerboseOp::Unspecified, 0).await, Errno::EINVAL);
+        errno(v(VerboseOp::Unspecified, 0).await, Errno::Einval);
         assert_eq!(c.verbose("testnode", VerboseOp::Set, 3).await.unwrap(), 3);
         assert_eq!(c.verbose(1u64, VerboseOp::Get, 0).await.unwrap(), 3);
         let info = c.tree(L, "", "", "", false).await.unwrap().info.unwrap();
@@ -300,15 +300,15 @@ async fn x6_publishing_needs_an_existing_entity() {
         };
         errno(
             c.entity_condition_raise(&ghost, 1, 2, 3, 0).await,
-            Errno::ENOENT,
+            Errno::Enoent,
         );
-        errno(c.entity_condition_state(&ghost, 4, 0).await, Errno::ENOENT);
+        errno(c.entity_condition_state(&ghost, 4, 0).await, Errno::Enoent);
         c.detach(&e, 0).await.unwrap();
         errno(
             c.entity_condition_raise(&e, 1, 2, 3, 0).await,
-            Errno::ENOENT,
+            Errno::Enoent,
         );
-        errno(c.entity_condition_state(&e, 4, 0).await, Errno::ENOENT);
+        errno(c.entity_condition_state(&e, 4, 0).await, Errno::Enoent);
     })
     .await;
 }
@@ -328,7 +328,7 @@ async fn x7_one_shared_counted_connection_to_a_real_ham() {
         b.handshake(L).await.unwrap();
         ham_disconnect_from(&addr).unwrap();
         assert_eq!(ham_connection_count(&addr), 0);
-        errno(ham_disconnect_from(&addr), Errno::EBADF);
+        errno(ham_disconnect_from(&addr), Errno::Ebadf);
         // The next connect opens a new one.
         let c = ham_connect_to(&addr).await.unwrap();
         c.entity_handle(L, "from-a").await.unwrap();

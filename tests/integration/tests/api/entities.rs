@@ -39,10 +39,10 @@ async fn e2_attach_without_a_pid_needs_a_command_line() {
         let c = n.ham.client().await;
         for pid in [0, -1] {
             for line in ["", "   "] {
-                errno(c.attach(L, "web", pid, line, 0).await, Errno::EINVAL);
+                errno(c.attach(L, "web", pid, line, 0).await, Errno::Einval);
             }
         }
-        errno(c.entity_handle(L, "web").await, Errno::ENOENT);
+        errno(c.entity_handle(L, "web").await, Errno::Enoent);
     })
     .await;
 }
@@ -66,17 +66,17 @@ async fn e3_unparsable_lines_and_relative_programs_are_einval() {
             "/bin/echo \"open",
             "'' /bin/true",
         ] {
-            errno(c.attach(L, "web", 0, bad, 0).await, Errno::EINVAL);
+            errno(c.attach(L, "web", 0, bad, 0).await, Errno::Einval);
             // A restart line given with a pid is checked the same way.
-            errno(c.attach(L, "web", me, bad, 0).await, Errno::EINVAL);
-            errno(c.action_restart(&d, "r", bad, 0).await, Errno::EINVAL);
-            errno(c.action_execute(&d, "x", bad, 0, 0).await, Errno::EINVAL);
+            errno(c.attach(L, "web", me, bad, 0).await, Errno::Einval);
+            errno(c.action_restart(&d, "r", bad, 0).await, Errno::Einval);
+            errno(c.action_execute(&d, "x", bad, 0, 0).await, Errno::Einval);
             errno(
                 c.action_fail_execute(&log, "fx", bad, 0, 0).await,
-                Errno::EINVAL,
+                Errno::Einval,
             );
         }
-        errno(c.entity_handle(L, "web").await, Errno::ENOENT);
+        errno(c.entity_handle(L, "web").await, Errno::Enoent);
         assert_eq!(entity(&c, "holder").await.conditions[0].actions.len(), 1);
         // A well-formed line is kept as written (it is parsed at each start).
         let line = r#"'/opt/my app/bin' -c "a b" x"#;
@@ -91,14 +91,14 @@ async fn e4_self_attach_checks_the_period_and_thresholds() {
     let n = node();
     within(async {
         let c = n.ham.client().await;
-        errno(c.attach_self(L, "me", ms(5), 1, 2, 0).await, Errno::EINVAL);
+        errno(c.attach_self(L, "me", ms(5), 1, 2, 0).await, Errno::Einval);
         errno(
             c.attach_self(L, "me", Duration::from_nanos(9_999_999), 1, 2, 0)
                 .await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
-        errno(c.attach_self(L, "me", ms(50), 3, 2, 0).await, Errno::EINVAL);
-        errno(c.entity_handle(L, "me").await, Errno::ENOENT);
+        errno(c.attach_self(L, "me", ms(50), 3, 2, 0).await, Errno::Einval);
+        errno(c.entity_handle(L, "me").await, Errno::Enoent);
         // The bounds themselves are fine: HAMHBEATMIN, and hpdl == hpdh.
         let min = Duration::from_nanos(flags::HAMHBEATMIN);
         c.attach_self(L, "min", min, 2, 2, 0).await.unwrap();
@@ -144,13 +144,13 @@ async fn e5_attach_fills_a_placeholder_and_keeps_its_conditions() {
         // Now it is live: attaching the name again is refused.
         errno(
             c.attach(L, "web", sleeper.pid(), "", 0).await,
-            Errno::EEXIST,
+            Errno::Eexist,
         );
         errno(
             c.attach_self(L, "web", Duration::ZERO, 0, 0, 0).await,
-            Errno::EEXIST,
+            Errno::Eexist,
         );
-        errno(c.entity(L, "web", 0).await, Errno::EEXIST);
+        errno(c.entity(L, "web", 0).await, Errno::Eexist);
     })
     .await;
 }
@@ -169,25 +169,25 @@ async fn e6_detach_removes_the_entity_with_its_conditions_and_the_process_keeps_
             .unwrap();
         c.action_log(&bye, "log", "bye", false, 0, 0).await.unwrap();
         c.detach(&h, 0).await.unwrap();
-        errno(c.entity_handle(L, "web").await, Errno::ENOENT);
-        errno(c.condition_handle(L, "web", "bye").await, Errno::ENOENT);
+        errno(c.entity_handle(L, "web").await, Errno::Enoent);
+        errno(c.condition_handle(L, "web", "bye").await, Errno::Enoent);
         let info = c.tree(L, "", "", "", false).await.unwrap().info.unwrap();
         assert_eq!(
             (info.num_entities, info.num_conditions, info.num_actions),
             (0, 0, 0)
         );
-        errno(c.detach(&h, 0).await, Errno::ENOENT);
+        errno(c.detach(&h, 0).await, Errno::Enoent);
 
         // By name, and the self form.
         c.entity(L, "db", 0).await.unwrap();
         c.detach_name(L, "db", 0).await.unwrap();
-        errno(c.detach_name(L, "db", 0).await, Errno::ENOENT);
+        errno(c.detach_name(L, "db", 0).await, Errno::Enoent);
         let me = c
             .attach_self(L, "me", Duration::ZERO, 0, 0, 0)
             .await
             .unwrap();
         c.detach_self(&me, 0).await.unwrap();
-        errno(c.entity_handle(L, "me").await, Errno::ENOENT);
+        errno(c.entity_handle(L, "me").await, Errno::Enoent);
     })
     .await;
     assert!(sleeper.running(), "detach ended the process");
@@ -261,7 +261,7 @@ async fn first_heartbeat(c: &Ham, h: &pb::EntityHandle) {
     loop {
         match c.heartbeat(h).await {
             Ok(()) => return,
-            Err(e) if e.errno == Errno::EINVAL && start.elapsed() < Duration::from_secs(5) => {
+            Err(e) if e.errno == Errno::Einval && start.elapsed() < Duration::from_secs(5) => {
                 tokio::time::sleep(ms(10)).await;
             }
             Err(e) => panic!("heartbeat refused: {e}"),
@@ -284,14 +284,14 @@ async fn h4_heartbeats_through_the_api_are_recorded() {
         assert_eq!(hb.state, HeartbeatState::Ok as i32);
         // Only heartbeating entities heartbeat.
         let p = c.entity(L, "placeholder", 0).await.unwrap();
-        errno(c.heartbeat(&p).await, Errno::EINVAL);
+        errno(c.heartbeat(&p).await, Errno::Einval);
         let quiet = c
             .attach_self(L, "quiet", Duration::ZERO, 0, 0, 0)
             .await
             .unwrap();
-        errno(c.heartbeat(&quiet).await, Errno::EINVAL);
+        errno(c.heartbeat(&quiet).await, Errno::Einval);
         c.detach(&h, 0).await.unwrap();
-        errno(c.heartbeat(&h).await, Errno::ENOENT);
+        errno(c.heartbeat(&h).await, Errno::Enoent);
     })
     .await;
 }
@@ -319,8 +319,8 @@ async fn e1_attach_of_a_pid_that_does_not_exist_is_enoent() {
     within(async {
         let c = n.ham.client().await;
         // Linux pids stay below pid_max (at most 2^22): 2^22 is a pid that names no process.
-        errno(c.attach(L, "ghost", 4_194_304, "", 0).await, Errno::ENOENT);
-        errno(c.entity_handle(L, "ghost").await, Errno::ENOENT);
+        errno(c.attach(L, "ghost", 4_194_304, "", 0).await, Errno::Enoent);
+        errno(c.entity_handle(L, "ghost").await, Errno::Enoent);
     })
     .await;
 }
@@ -331,7 +331,7 @@ async fn e6_detach_with_flags_is_einval_and_keeps_the_entity() {
     within(async {
         let c = n.ham.client().await;
         let h = c.entity(L, "kept", 0).await.unwrap();
-        errno(c.detach(&h, 0x1234).await, Errno::EINVAL);
+        errno(c.detach(&h, 0x1234).await, Errno::Einval);
         c.entity_handle(L, "kept").await.unwrap();
         c.detach(&h, 0).await.unwrap();
     })
@@ -347,10 +347,10 @@ async fn e1_pids_above_pid_max_or_not_positive_where_required_are_einval() {
         // 2^32 + P would be P once narrowed to 32 bits.
         let wrapped = (1i64 << 32) + sleeper.pid();
         for pid in [wrapped, 4_194_305, i64::MAX] {
-            errno(c.attach(L, "big", pid, "", 0).await, Errno::EINVAL);
+            errno(c.attach(L, "big", pid, "", 0).await, Errno::Einval);
             errno(
                 c.attach(L, "big", pid, "/bin/sleep 1", 0).await,
-                Errno::EINVAL,
+                Errno::Einval,
             );
         }
         for pid in [wrapped, 4_194_305, -1, 0, i64::MIN] {
@@ -369,7 +369,7 @@ async fn e1_pids_above_pid_max_or_not_positive_where_required_are_einval() {
                     .await
                     .map_err(HamError::from)
                     .map(|_| ()),
-                Errno::EINVAL,
+                Errno::Einval,
             );
         }
         let e = c.entity(L, "web", 0).await.unwrap();
@@ -386,7 +386,7 @@ async fn e1_pids_above_pid_max_or_not_positive_where_required_are_einval() {
             };
             errno(
                 c.action_notify_signal(&d, "s", &signal, 0).await,
-                Errno::EINVAL,
+                Errno::Einval,
             );
             let pulse = Pulse {
                 node: L,
@@ -395,7 +395,7 @@ async fn e1_pids_above_pid_max_or_not_positive_where_required_are_einval() {
             };
             errno(
                 c.action_notify_pulse(&d, "p", &pulse, 0).await,
-                Errno::EINVAL,
+                Errno::Einval,
             );
         }
         // Nothing was created, nothing watches the sleeper.

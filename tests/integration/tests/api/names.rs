@@ -14,16 +14,16 @@ async fn n1_bad_names_are_einval_at_every_level() {
             .unwrap();
         let a = c.action_log(&d, "log", "m", false, 0, 0).await.unwrap();
         for bad in ["", "a/b", "/", "nul\0inside"] {
-            errno(c.entity(L, bad, 0).await, Errno::EINVAL);
-            errno(c.attach(L, bad, 0, "/bin/true", 0).await, Errno::EINVAL);
+            errno(c.entity(L, bad, 0).await, Errno::Einval);
+            errno(c.attach(L, bad, 0, "/bin/true", 0).await, Errno::Einval);
             errno(
                 c.condition(&e, ConditionType::Death, bad, 0).await,
-                Errno::EINVAL,
+                Errno::Einval,
             );
-            errno(c.action_log(&d, bad, "m", false, 0, 0).await, Errno::EINVAL);
+            errno(c.action_log(&d, bad, "m", false, 0, 0).await, Errno::Einval);
             errno(
                 c.action_fail_log(&a, bad, "m", false, 0, 0).await,
-                Errno::EINVAL,
+                Errno::Einval,
             );
         }
         // Any other UTF-8 is a name.
@@ -45,11 +45,11 @@ async fn n2_long_names_and_paths_are_enametoolong() {
         let c = n.ham.client().await;
         let max = |ch: &str| ch.repeat(255);
         let long = "x".repeat(256);
-        errno(c.entity(L, &long, 0).await, Errno::ENAMETOOLONG);
+        errno(c.entity(L, &long, 0).await, Errno::Enametoolong);
         let e = c.entity(L, &max("e"), 0).await.unwrap();
         errno(
             c.condition(&e, ConditionType::Death, &long, 0).await,
-            Errno::ENAMETOOLONG,
+            Errno::Enametoolong,
         );
         let d = c
             .condition(&e, ConditionType::Death, &max("c"), 0)
@@ -57,7 +57,7 @@ async fn n2_long_names_and_paths_are_enametoolong() {
             .unwrap();
         errno(
             c.action_log(&d, &long, "m", false, 0, 0).await,
-            Errno::ENAMETOOLONG,
+            Errno::Enametoolong,
         );
         // /ham/<255>/<255>/<255> is 772 bytes.
         let a = c.action_log(&d, &max("a"), "m", false, 0, 0).await.unwrap();
@@ -68,7 +68,7 @@ async fn n2_long_names_and_paths_are_enametoolong() {
         errno(
             c.action_fail_log(&a, &"g".repeat(251), "m", false, 0, 0)
                 .await,
-            Errno::ENAMETOOLONG,
+            Errno::Enametoolong,
         );
     })
     .await;
@@ -80,7 +80,7 @@ async fn n3_duplicate_names_are_eexist_at_every_level() {
     within(async {
         let c = n.ham.client().await;
         let e = c.entity(L, "web", 0).await.unwrap();
-        errno(c.entity(L, "web", 0).await, Errno::EEXIST);
+        errno(c.entity(L, "web", 0).await, Errno::Eexist);
         let d = c
             .condition(&e, ConditionType::Death, "death", 0)
             .await
@@ -88,17 +88,17 @@ async fn n3_duplicate_names_are_eexist_at_every_level() {
         // Same name, other type: still the same name.
         errno(
             c.condition(&e, ConditionType::Detach, "death", 0).await,
-            Errno::EEXIST,
+            Errno::Eexist,
         );
         let a = c.action_log(&d, "log", "m", false, 0, 0).await.unwrap();
         errno(
             c.action_execute(&d, "log", "/bin/true", 0, 0).await,
-            Errno::EEXIST,
+            Errno::Eexist,
         );
         c.action_fail_log(&a, "f", "m", false, 0, 0).await.unwrap();
         errno(
             c.action_fail_execute(&a, "f", "/bin/true", 0, 0).await,
-            Errno::EEXIST,
+            Errno::Eexist,
         );
         // Names are unique within their parent only.
         let db = c.entity(L, "db", 0).await.unwrap();
@@ -132,10 +132,10 @@ async fn n4_global_entities_take_conditions_but_are_never_attached_or_detached()
             names(global.conditions.iter().map(|c| &c.name)),
             ["any-death"]
         );
-        errno(c.attach(L, "", 0, "/bin/true", 0).await, Errno::EINVAL);
-        errno(c.entity(L, "", 0).await, Errno::EINVAL);
-        errno(c.detach_name(L, "", 0).await, Errno::EINVAL);
-        errno(c.detach(&g, 0).await, Errno::EINVAL);
+        errno(c.attach(L, "", 0, "/bin/true", 0).await, Errno::Einval);
+        errno(c.entity(L, "", 0).await, Errno::Einval);
+        errno(c.detach_name(L, "", 0).await, Errno::Einval);
+        errno(c.detach(&g, 0).await, Errno::Einval);
         assert_eq!(entity(&c, "").await.conditions.len(), 1);
 
         // The cluster-wide context (node `*`) holds only its global entity.
@@ -149,12 +149,12 @@ async fn n4_global_entities_take_conditions_but_are_never_attached_or_detached()
         assert_eq!(tree.entities.len(), 1);
         assert_eq!(tree.entities[0].kind, EntityKind::Global as i32);
         assert_eq!(tree.entities[0].conditions[0].name, "node-down");
-        errno(c.entity(NodeSel::Cluster, "x", 0).await, Errno::EINVAL);
+        errno(c.entity(NodeSel::Cluster, "x", 0).await, Errno::Einval);
         errno(
             c.attach(NodeSel::Cluster, "x", 0, "/bin/true", 0).await,
-            Errno::EINVAL,
+            Errno::Einval,
         );
-        errno(c.detach(&star, 0).await, Errno::EINVAL);
+        errno(c.detach(&star, 0).await, Errno::Einval);
     })
     .await;
 }
@@ -174,22 +174,22 @@ async fn n5_looking_up_what_does_not_exist_is_enoent() {
         assert_eq!(c.entity_handle(L, "web").await.unwrap(), e);
         assert_eq!(c.condition_handle(L, "web", "death").await.unwrap(), d);
         assert_eq!(c.action_handle(L, "web", "death", "log").await.unwrap(), a);
-        errno(c.entity_handle(L, "nope").await, Errno::ENOENT);
-        errno(c.condition_handle(L, "nope", "death").await, Errno::ENOENT);
-        errno(c.condition_handle(L, "web", "nope").await, Errno::ENOENT);
+        errno(c.entity_handle(L, "nope").await, Errno::Enoent);
+        errno(c.condition_handle(L, "nope", "death").await, Errno::Enoent);
+        errno(c.condition_handle(L, "web", "nope").await, Errno::Enoent);
         errno(
             c.action_handle(L, "web", "death", "nope").await,
-            Errno::ENOENT,
+            Errno::Enoent,
         );
         errno(
             c.action_handle(L, "web", "nope", "log").await,
-            Errno::ENOENT,
+            Errno::Enoent,
         );
-        errno(c.tree(L, "nope", "", "", false).await, Errno::ENOENT);
-        errno(c.tree(L, "web", "nope", "", false).await, Errno::ENOENT);
+        errno(c.tree(L, "nope", "", "", false).await, Errno::Enoent);
+        errno(c.tree(L, "web", "nope", "", false).await, Errno::Enoent);
         errno(
             c.tree(L, "web", "death", "nope", false).await,
-            Errno::ENOENT,
+            Errno::Enoent,
         );
         // Handles the client made up name objects that are not there.
         let ghost = pb::EntityHandle {
@@ -199,7 +199,7 @@ async fn n5_looking_up_what_does_not_exist_is_enoent() {
         };
         errno(
             c.condition(&ghost, ConditionType::Death, "d", 0).await,
-            Errno::ENOENT,
+            Errno::Enoent,
         );
     })
     .await;
@@ -218,20 +218,20 @@ async fn n5_handles_of_removed_objects_are_enoent_even_after_the_name_is_reused(
         c.detach(&old, 0).await.unwrap();
         errno(
             c.condition(&old, ConditionType::Death, "x", 0).await,
-            Errno::ENOENT,
+            Errno::Enoent,
         );
         let new = c.entity(L, "web", 0).await.unwrap();
         assert_ne!(new.uid, old.uid);
         // Same name, another object: the old handle does not reach it.
         errno(
             c.entity_control(&old, ControlCommand::GetFlags, 0).await,
-            Errno::ENOENT,
+            Errno::Enoent,
         );
-        errno(c.detach(&old, 0).await, Errno::ENOENT);
-        errno(c.entity_condition_state(&old, 1, 0).await, Errno::ENOENT);
+        errno(c.detach(&old, 0).await, Errno::Enoent);
+        errno(c.entity_condition_state(&old, 1, 0).await, Errno::Enoent);
         errno(
             c.action_log(&old_death, "log", "m", false, 0, 0).await,
-            Errno::ENOENT,
+            Errno::Enoent,
         );
         c.entity_handle(L, "web").await.unwrap();
 
@@ -246,9 +246,9 @@ async fn n5_handles_of_removed_objects_are_enoent_even_after_the_name_is_reused(
             .unwrap();
         errno(
             c.action_log(&death, "log", "m", false, 0, 0).await,
-            Errno::ENOENT,
+            Errno::Enoent,
         );
-        errno(c.condition_remove(&death).await, Errno::ENOENT);
+        errno(c.condition_remove(&death).await, Errno::Enoent);
 
         let log = c
             .action_log(&death2, "log", "m", false, 0, 0)
@@ -260,13 +260,13 @@ async fn n5_handles_of_removed_objects_are_enoent_even_after_the_name_is_reused(
             .unwrap();
         errno(
             c.action_control(&log, ControlCommand::GetFlags, 0).await,
-            Errno::ENOENT,
+            Errno::Enoent,
         );
         errno(
             c.action_fail_log(&log, "f", "m", false, 0, 0).await,
-            Errno::ENOENT,
+            Errno::Enoent,
         );
-        errno(c.action_remove(&log).await, Errno::ENOENT);
+        errno(c.action_remove(&log).await, Errno::Enoent);
 
         // Dropping a handle removes nothing.
         drop(new);
@@ -302,29 +302,29 @@ async fn n6_nodes_by_id_or_name_and_unknown_nodes_are_ehostunreach() {
 
         for unknown in [NodeSel::Id(2), NodeSel::Name("nowhere".into())] {
             let u = || unknown.clone();
-            errno(c.handshake(u()).await, Errno::EHOSTUNREACH);
-            errno(c.entity(u(), "x", 0).await, Errno::EHOSTUNREACH);
+            errno(c.handshake(u()).await, Errno::Ehostunreach);
+            errno(c.entity(u(), "x", 0).await, Errno::Ehostunreach);
             errno(
                 c.attach(u(), "x", 0, "/bin/true", 0).await,
-                Errno::EHOSTUNREACH,
+                Errno::Ehostunreach,
             );
             errno(
                 c.attach_self(u(), "x", Duration::ZERO, 0, 0, 0).await,
-                Errno::EHOSTUNREACH,
+                Errno::Ehostunreach,
             );
-            errno(c.detach_name(u(), "by-id", 0).await, Errno::EHOSTUNREACH);
-            errno(c.entity_handle(u(), "by-id").await, Errno::EHOSTUNREACH);
+            errno(c.detach_name(u(), "by-id", 0).await, Errno::Ehostunreach);
+            errno(c.entity_handle(u(), "by-id").await, Errno::Ehostunreach);
             errno(
                 c.condition_handle(u(), "by-id", "death").await,
-                Errno::EHOSTUNREACH,
+                Errno::Ehostunreach,
             );
             errno(
                 c.action_handle(u(), "by-id", "death", "x").await,
-                Errno::EHOSTUNREACH,
+                Errno::Ehostunreach,
             );
-            errno(c.tree(u(), "", "", "", false).await, Errno::EHOSTUNREACH);
-            errno(c.verbose(u(), VerboseOp::Get, 0).await, Errno::EHOSTUNREACH);
-            errno(c.stop(u(), false).await, Errno::EHOSTUNREACH);
+            errno(c.tree(u(), "", "", "", false).await, Errno::Ehostunreach);
+            errno(c.verbose(u(), VerboseOp::Get, 0).await, Errno::Ehostunreach);
+            errno(c.stop(u(), false).await, Errno::Ehostunreach);
             let signal = Signal {
                 node: u(),
                 pid: 1,
@@ -333,7 +333,7 @@ async fn n6_nodes_by_id_or_name_and_unknown_nodes_are_ehostunreach() {
             };
             errno(
                 c.action_notify_signal(&death, "s", &signal, 0).await,
-                Errno::EHOSTUNREACH,
+                Errno::Ehostunreach,
             );
         }
         // Still up, and nothing was created on the unknown nodes' behalf.
@@ -368,16 +368,16 @@ async fn n1_dot_names_info_and_control_characters_are_einval_at_every_level() {
             "del\u{7f}",
         ];
         for bad in bad {
-            errno(c.entity(L, bad, 0).await, Errno::EINVAL);
-            errno(c.attach(L, bad, 0, "/bin/true", 0).await, Errno::EINVAL);
+            errno(c.entity(L, bad, 0).await, Errno::Einval);
+            errno(c.attach(L, bad, 0, "/bin/true", 0).await, Errno::Einval);
             errno(
                 c.condition(&e, ConditionType::Death, bad, 0).await,
-                Errno::EINVAL,
+                Errno::Einval,
             );
-            errno(c.action_log(&d, bad, "m", false, 0, 0).await, Errno::EINVAL);
+            errno(c.action_log(&d, bad, "m", false, 0, 0).await, Errno::Einval);
             let err = errno(
                 c.action_fail_log(&a, bad, "m", false, 0, 0).await,
-                Errno::EINVAL,
+                Errno::Einval,
             );
             // The message escapes what it quotes: `hamctrl` prints it as it is.
             assert!(
@@ -443,7 +443,7 @@ async fn n1_errors_quote_at_most_64_bytes_of_a_10_kb_name() {
             })
             .await,
             InvalidArgument,
-            Errno::ENAMETOOLONG,
+            Errno::Enametoolong,
         );
         short_status(
             raw.entity(pb::EntityRequest {
@@ -453,7 +453,7 @@ async fn n1_errors_quote_at_most_64_bytes_of_a_10_kb_name() {
             })
             .await,
             InvalidArgument,
-            Errno::EINVAL,
+            Errno::Einval,
         );
         short_status(
             raw.entity_handle_lookup(pb::EntityHandleLookupRequest {
@@ -462,7 +462,7 @@ async fn n1_errors_quote_at_most_64_bytes_of_a_10_kb_name() {
             })
             .await,
             NotFound,
-            Errno::ENOENT,
+            Errno::Enoent,
         );
         short_status(
             raw.tree(pb::TreeRequest {
@@ -472,7 +472,7 @@ async fn n1_errors_quote_at_most_64_bytes_of_a_10_kb_name() {
             })
             .await,
             NotFound,
-            Errno::ENOENT,
+            Errno::Enoent,
         );
         short_status(
             raw.entity(pb::EntityRequest {
@@ -482,12 +482,12 @@ async fn n1_errors_quote_at_most_64_bytes_of_a_10_kb_name() {
             })
             .await,
             NotFound,
-            Errno::EHOSTUNREACH,
+            Errno::Ehostunreach,
         );
         short_status(
             raw.handshake(pb::ConnectRequest { node: big_sel() }).await,
             NotFound,
-            Errno::EHOSTUNREACH,
+            Errno::Ehostunreach,
         );
         short_status(
             raw.attach(pb::AttachRequest {
@@ -498,7 +498,7 @@ async fn n1_errors_quote_at_most_64_bytes_of_a_10_kb_name() {
             })
             .await,
             InvalidArgument,
-            Errno::EINVAL,
+            Errno::Einval,
         );
         short_status(
             raw.attach(pb::AttachRequest {
@@ -509,11 +509,11 @@ async fn n1_errors_quote_at_most_64_bytes_of_a_10_kb_name() {
             })
             .await,
             InvalidArgument,
-            Errno::EINVAL,
+            Errno::Einval,
         );
         // The client library sees the same errnos.
-        errno(c.entity_handle(L, &big).await, Errno::ENOENT);
-        errno(c.handshake(big.as_str()).await, Errno::EHOSTUNREACH);
+        errno(c.entity_handle(L, &big).await, Errno::Enoent);
+        errno(c.handshake(big.as_str()).await, Errno::Ehostunreach);
     })
     .await;
 }
