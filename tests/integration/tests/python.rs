@@ -92,9 +92,8 @@ fn stubs(python: &Path, out: &Path) {
     );
 }
 
-/// Runs check.py against a fresh `ham`; `authority` overrides grpcio's
-/// default `:authority` when given.
-fn check(authority: Option<&str>) {
+/// Runs check.py against a fresh `ham`, with grpcio's default channel options.
+fn check() {
     let start = Instant::now();
     let python = python();
     let dir = tempfile::tempdir().unwrap();
@@ -106,29 +105,17 @@ fn check(authority: Option<&str>) {
     cmd.arg(repo().join("tests/integration/python/check.py"))
         .arg(&ham.socket)
         .arg(&out);
-    match authority {
-        Some(a) => cmd.env("HAM_PY_AUTHORITY", a),
-        None => cmd.env_remove("HAM_PY_AUTHORITY"),
-    };
+    cmd.env_remove("HAM_PY_AUTHORITY");
     run("check.py", &mut cmd);
     eprintln!("python check took {:?}", start.elapsed());
     assert!(start.elapsed() < Duration::from_secs(600));
 }
 
-/// M2 from Python: `rpc_status.from_call` gives the errno. (With an explicit
-/// `:authority`; the next test is the same with grpcio's defaults.)
+/// M2 from Python with grpcio's default options over the Unix socket:
+/// `rpc_status.from_call` gives the errno. grpcio sends the percent-encoded
+/// socket path as `:authority`, which the unpatched h2 server refused
+/// (vendor/README.md).
 #[test]
-fn m2_python_rpc_status_from_call_gives_the_errno() {
-    check(Some("localhost"));
-}
-
-/// Python with grpcio's default options over the Unix socket. grpcio sends
-/// the percent-encoded socket path as `:authority`; h2's server parses it
-/// with `http::uri::Authority`, which refuses a `%` outside the userinfo,
-/// and resets the stream (PROTOCOL_ERROR, INTERNAL at the client) before
-/// tonic or `ham` sees the request.
-#[test]
-#[ignore = "h2 refuses grpcio's default :authority on the Unix socket (see the doc comment)"]
-fn python_with_default_options_over_the_unix_socket() {
-    check(None);
+fn m2_python_with_default_grpcio_options_over_the_unix_socket_gets_the_errno() {
+    check();
 }
