@@ -319,16 +319,7 @@ fn a12_failed_notification_runs_its_fail_list_and_is_removed() {
     fx.ctl(&["condition", "svc", "d", "death"]);
     // No process has pid 2^22 (above every pid_max): the signal fails.
     fx.ctl(&[
-        "action",
-        "svc",
-        "d",
-        "tell",
-        "signal",
-        "--pid",
-        "4194304",
-        "--signum",
-        "10",
-        "--value",
+        "action", "svc", "d", "tell", "signal", "--pid", "4194304", "--signum", "10", "--value",
         "1",
     ]);
     fx.ctl(&[
