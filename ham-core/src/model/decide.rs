@@ -14,7 +14,6 @@ use super::cmdline::parse_command_line;
 use super::command::{ActionRef, ActionResult, Command, ConditionRef, EntityRef};
 use super::errno::Result;
 use super::events::{Event, Plan, PlannedAction, plan_for_event};
-use super::flags::HACTIONBREAKONFAIL;
 use super::outcome::{keeps_failed, pruned_after_restart, ran_on, stays_after_death};
 use super::state::HamState;
 use super::types::*;
@@ -181,7 +180,7 @@ fn branch(
             }
         }
     } else {
-        if r.step.action.has(HACTIONBREAKONFAIL) {
+        if r.step.breaks_on_fail() {
             broken.insert(r.step.condition().uid.unwrap_or(0));
         }
         if let Some((c, a)) = restart_action
