@@ -2,6 +2,7 @@
 
 mod cmdline;
 mod command;
+mod decide;
 mod entities;
 mod errno;
 mod events;
@@ -18,6 +19,7 @@ mod tests;
 
 pub use cmdline::{LINE_MAX, parse_command_line};
 pub use command::*;
+pub use decide::{AfterDeath, DeathDecision, RestartStep, decide_death};
 pub use errno::{Errno, HamError, Result, StatusClass, eexist, einval, enoent};
 pub use events::{
     Event, ExecutorKind, ExecutorPlan, Plan, PlannedAction, condition_matches, plan_for_event,

@@ -8,14 +8,18 @@
 //! one channel of [`Msg`]s.
 
 mod actions;
+mod daemons;
 mod heartbeats;
 mod lifecycle;
 mod logs;
 mod notify;
+mod outcomes;
 mod pulses;
 mod readopt;
+mod recovery;
 mod runner;
 mod waitpath;
+mod watching;
 
 pub use heartbeats::Heartbeats;
 pub use logs::LogDir;
@@ -292,11 +296,15 @@ pub fn start(
 
     let mut agent = lifecycle::Agent::new(ctx, shared.clone(), tx, stop);
     let (readopted, ready) = oneshot::channel();
-    tokio::spawn(async move {
-        agent.catch_up(CATCH_UP_LIMIT).await;
-        agent.reconcile();
-        let _ = readopted.send(());
-        agent.run(rx).await;
-    });
+    let span = tracing::info_span!("agent", node = node_id);
+    tokio::spawn(tracing::Instrument::instrument(
+        async move {
+            agent.catch_up(CATCH_UP_LIMIT).await;
+            agent.reconcile();
+            let _ = readopted.send(());
+            agent.run(rx).await;
+        },
+        span,
+    ));
     Ok((AgentHandle { shared }, ready))
 }

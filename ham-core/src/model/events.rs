@@ -3,7 +3,7 @@
 
 use super::command::{ActionRef, ConditionRef, EntityRef};
 use super::errno::Result;
-use super::flags::{HCONDINDEPENDENT, HCONDNOWAIT};
+use super::flags::{HACTIONBREAKONFAIL, HCONDINDEPENDENT, HCONDNOWAIT};
 use super::names::display_path;
 use super::state::HamState;
 use super::types::*;
@@ -126,6 +126,12 @@ impl PlannedAction {
     /// The condition the action belongs to.
     pub fn condition(&self) -> &ConditionRef {
         &self.at.condition
+    }
+
+    /// A11: when this action fails, the rest of its condition does not run
+    /// (HACTIONBREAKONFAIL).
+    pub fn breaks_on_fail(&self) -> bool {
+        self.action.has(HACTIONBREAKONFAIL)
     }
 }
 

@@ -21,7 +21,7 @@ impl HamState {
                 continue;
             }
             a.failures = a.failures.saturating_add(1);
-            if a.flags & HACTIONKEEPONFAIL == 0
+            if !keeps_failed(a)
                 && let Ok(c) = self.condition_mut(&r.action.condition)
             {
                 c.actions.retain(|x| x.name != r.action.name);
@@ -43,11 +43,7 @@ impl HamState {
             return Ok(Applied::just(Response::Done));
         }
         // Pruning needs to know what ran before failed actions are removed.
-        let ran: Vec<(Uid, Uid)> = results
-            .iter()
-            .filter(|x| x.action.condition.entity.name == r.name)
-            .filter_map(|x| Some((x.action.condition.uid?, x.action.uid?)))
-            .collect();
+        let ran = ran_on(r, results);
         self.record_results(results);
         let e = self.entity_mut(r)?;
         e.stats.last_death_ns = died_ns;
@@ -59,10 +55,11 @@ impl HamState {
                 e.stats.since_ns = at;
                 e.stats.restarts = e.stats.restarts.saturating_add(1);
                 e.stats.instance = e.stats.instance.saturating_add(1);
-                prune_after_restart(e, &ran);
+                let pruned = pruned_after_restart(e, &ran);
+                pruned.apply(e);
                 Ok(Applied::just(Response::Done))
             }
-            None if e.has(HENTITYKEEPONDEATH) => {
+            None if stays_after_death(e, false) => {
                 e.pid = 0;
                 Ok(Applied::just(Response::Done))
             }
@@ -74,13 +71,60 @@ impl HamState {
     }
 }
 
+/// E7: whether an entity stays after its death, restarted or not.
+pub(crate) fn stays_after_death(e: &Entity, restarted: bool) -> bool {
+    restarted || e.has(HENTITYKEEPONDEATH)
+}
+
+/// A11: whether a failed action is kept.
+pub(crate) fn keeps_failed(a: &Action) -> bool {
+    a.has(HACTIONKEEPONFAIL)
+}
+
+/// The (condition, action) uids of the entity `r`'s own actions among `results`:
+/// what "ran" means for A13 pruning.
+pub(crate) fn ran_on(r: &EntityRef, results: &[ActionResult]) -> Vec<(Uid, Uid)> {
+    results
+        .iter()
+        .filter(|x| x.action.condition.entity.name == r.name)
+        .filter_map(|x| Some((x.action.condition.uid?, x.action.uid?)))
+        .collect()
+}
+
+/// What A13 pruning removes from an entity after a restart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Pruned {
+    /// Conditions removed with their actions.
+    pub(crate) conditions: Vec<Uid>,
+    /// Actions removed from the conditions that stay, as (condition, action).
+    pub(crate) actions: Vec<(Uid, Uid)>,
+}
+
 /// A13: conditions without HREARMAFTERRESTART go with their actions; in the
-/// kept ones, actions without it go once they have run.
-fn prune_after_restart(e: &mut Entity, ran: &[(Uid, Uid)]) {
-    e.conditions.retain(|c| c.flags & HREARMAFTERRESTART != 0);
-    for c in &mut e.conditions {
-        let cuid = c.uid;
-        c.actions
-            .retain(|a| a.flags & HREARMAFTERRESTART != 0 || !ran.contains(&(cuid, a.uid)));
+/// kept ones, actions without it go once they have run (`ran`).
+pub(crate) fn pruned_after_restart(e: &Entity, ran: &[(Uid, Uid)]) -> Pruned {
+    let mut pruned = Pruned::default();
+    for c in &e.conditions {
+        if !c.has(HREARMAFTERRESTART) {
+            pruned.conditions.push(c.uid);
+            continue;
+        }
+        for a in &c.actions {
+            if !a.has(HREARMAFTERRESTART) && ran.contains(&(c.uid, a.uid)) {
+                pruned.actions.push((c.uid, a.uid));
+            }
+        }
+    }
+    pruned
+}
+
+impl Pruned {
+    /// Removes what was found.
+    fn apply(&self, e: &mut Entity) {
+        e.conditions.retain(|c| !self.conditions.contains(&c.uid));
+        for c in &mut e.conditions {
+            let cuid = c.uid;
+            c.actions.retain(|a| !self.actions.contains(&(cuid, a.uid)));
+        }
     }
 }

@@ -13,7 +13,8 @@
 //!   record its pid, never start a second copy;
 //! - nothing was ever started (the agent died before the spawn): start it.
 
-use super::lifecycle::{Agent, Watched, commit};
+use super::lifecycle::{Agent, Watched};
+use super::outcomes::commit;
 use crate::node::now_ns;
 use crate::process::identity::{self, Known};
 use ham_core::model::{Command, Entity, EntityKind, EntityRef, ExitInfo, parse_command_line};

@@ -1,10 +1,9 @@
 //! Running a plan's executors (HAM-CONTRACT K8, K9, A11, A12): executors run
 //! in parallel, each runs its steps in order; a failed action runs its
-//! action-fail list, and with HACTIONBREAKONFAIL the rest of its condition
-//! is skipped.
+//! action-fail list, and when it breaks on failure (A11) the rest of its
+//! condition is skipped.
 
 use super::{Ctx, actions};
-use ham_core::model::flags::HACTIONBREAKONFAIL;
 use ham_core::model::{ActionFail, ActionResult, EntityRef, ExecutorPlan, PlannedAction, Uid};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,7 +13,7 @@ pub async fn run_fail_list(ctx: &Ctx, path: &str, subject: &EntityRef, list: &[A
     for f in list {
         let fpath = format!("{path}/{}", f.name);
         if let Err(why) = actions::run(ctx, &fpath, subject, &f.kind, f.flags).await {
-            tracing::warn!(action = %fpath, %why, "action-fail action failed");
+            tracing::warn!(action = %fpath, error = %why, "action-fail action failed");
         }
     }
 }
@@ -28,7 +27,7 @@ pub async fn run_step(ctx: &Ctx, subject: &EntityRef, step: &PlannedAction) -> b
             true
         }
         Err(why) => {
-            tracing::warn!(action = %step.path, %why, "action failed");
+            tracing::warn!(action = %step.path, error = %why, "action failed");
             run_fail_list(ctx, &step.path, subject, &a.fail).await;
             false
         }
@@ -48,7 +47,7 @@ async fn run_executor(
             continue;
         }
         let ok = run_step(&ctx, &subject, step).await;
-        if !ok && step.action.has(HACTIONBREAKONFAIL) {
+        if !ok && step.breaks_on_fail() {
             broken.insert(cond);
         }
         results.push(ActionResult {

@@ -1,0 +1,206 @@
+//! Watching this node's processes (HAM-CONTRACT E1, E11, S3): starting them,
+//! registering a watcher for each, and forgetting them.
+
+use super::Msg;
+use super::lifecycle::{Agent, Watched};
+use super::outcomes::commit;
+use crate::node::now_ns;
+use crate::process::{daemon, identity, pidfd::PidFd, spawn};
+use ham_core::model::{Command, EntityRef, ExitInfo, HeartbeatSpec, Uid};
+use tracing::Instrument;
+
+impl Agent {
+    pub(super) fn forget(&mut self, uid: Uid) {
+        self.ctx.records.forget(uid);
+        if let Some(w) = self.watched.remove(&uid) {
+            if w.child {
+                self.ctx.reaper.forget(w.pid);
+            }
+            tracing::info!(entity = %w.entity.name, pid = w.pid, "no longer monitored");
+        }
+        self.ctx.heartbeats.remove(uid);
+        self.shared.forget_started(uid);
+        self.queued.remove(&uid);
+        self.blocking.remove(&uid);
+        // Dropping the sender ends the committer once its queue is written.
+        self.committers.remove(&uid);
+    }
+
+    /// Starts an entity's process and watches it; proposes its pid.
+    pub(super) fn start(
+        &mut self,
+        entity: EntityRef,
+        argv: &[String],
+        instance: u64,
+        hb: Option<HeartbeatSpec>,
+    ) {
+        let Some(uid) = entity.uid else { return };
+        match self.spawn_child(&entity, argv, instance, hb) {
+            Ok(pid) => {
+                tracing::info!(entity = %entity.name, pid, instance, "started");
+                crate::failpoint::hit("abort-after-spawn");
+                let node = self.ctx.node.clone();
+                let shared = self.shared.clone();
+                let cmd = Command::ProcessStarted {
+                    entity,
+                    pid: pid.into(),
+                    now_ns: now_ns(),
+                };
+                tokio::spawn(async move {
+                    commit(&node, cmd, "a started process").await;
+                    shared.mark_started(uid);
+                });
+            }
+            Err(e) => {
+                tracing::warn!(entity = %entity.name, error = %e, "cannot start");
+                self.shared.mark_started(uid);
+                // A start that fails is a death: the conditions decide what follows.
+                self.watched.insert(
+                    uid,
+                    Watched {
+                        entity,
+                        pid: 0,
+                        started: self.ctx.clock.mono(),
+                        child: true,
+                    },
+                );
+                let _ = self.tx.send(Msg::Died {
+                    uid,
+                    pid: 0,
+                    exit: ExitInfo::Exited(127),
+                });
+            }
+        }
+    }
+
+    /// Spawns a child for an entity and registers its watcher. Heartbeat
+    /// periods count from the spawn, on the monotonic clock.
+    pub(super) fn spawn_child(
+        &mut self,
+        entity: &EntityRef,
+        argv: &[String],
+        instance: u64,
+        hb: Option<HeartbeatSpec>,
+    ) -> std::io::Result<u32> {
+        let uid = entity.uid.unwrap_or(0);
+        let log = self.ctx.logs.open(&entity.name);
+        let mut env = vec![
+            ("HAM_INSTANCE", instance.to_string()),
+            // How a later ham on this data tells this process (and its daemon) as the
+            // entity's, also when it died before the pid was recorded (E11).
+            (
+                identity::MARKER,
+                identity::marker_value(&self.ctx.agent_id, uid),
+            ),
+            (
+                "NOTIFY_SOCKET",
+                self.ctx.notify_socket.display().to_string(),
+            ),
+        ];
+        if let Some(hb) = hb {
+            env.push(("WATCHDOG_USEC", (hb.period_ns / 1000).to_string()));
+        }
+        let spec = spawn::SpawnSpec {
+            argv,
+            env,
+            log: log.as_ref(),
+        };
+        let (pid, exited) = self.ctx.reaper.spawn_watched(|| spawn::spawn(&spec))?;
+        let tx = self.tx.clone();
+        let span = tracing::info_span!("watcher", entity = %entity.name, uid, pid);
+        tokio::spawn(
+            async move {
+                if let Ok(exit) = exited.await {
+                    let _ = tx.send(Msg::Died { uid, pid, exit });
+                }
+            }
+            .instrument(span),
+        );
+        self.watched.insert(
+            uid,
+            Watched {
+                entity: entity.clone(),
+                pid,
+                started: self.ctx.clock.mono(),
+                child: true,
+            },
+        );
+        if let Some(hb) = hb {
+            // A (re)started process gets a fresh tracker.
+            self.ctx.heartbeats.add(entity.clone(), pid, hb);
+        }
+        self.ctx.records.remember(uid, pid);
+        Ok(pid)
+    }
+
+    /// Watches a process we did not just start: our child through the
+    /// reaper (exit status known), any other through a pidfd.
+    pub(super) fn watch(
+        &mut self,
+        entity: EntityRef,
+        pid: u32,
+        hb: Option<HeartbeatSpec>,
+        adopted: bool,
+    ) {
+        let Some(uid) = entity.uid else { return };
+        self.ctx.records.remember(uid, pid);
+        let tx = self.tx.clone();
+        let ours = adopted || daemon::parent_of(pid) == Some(std::process::id());
+        let span = tracing::info_span!("watcher", entity = %entity.name, uid, pid);
+        if ours {
+            let exited = self.ctx.reaper.watch(pid);
+            tokio::spawn(
+                async move {
+                    if let Ok(exit) = exited.await {
+                        let _ = tx.send(Msg::Died { uid, pid, exit });
+                    }
+                }
+                .instrument(span),
+            );
+        } else {
+            match PidFd::open(pid) {
+                Ok(fd) => {
+                    tokio::spawn(
+                        async move {
+                            if fd.exited().await.is_ok() {
+                                let _ = tx.send(Msg::Died {
+                                    uid,
+                                    pid,
+                                    exit: ExitInfo::Unknown,
+                                });
+                            }
+                        }
+                        .instrument(span),
+                    );
+                }
+                // Already gone: that is a death too.
+                Err(_) => {
+                    let _ = tx.send(Msg::Died {
+                        uid,
+                        pid,
+                        exit: ExitInfo::Unknown,
+                    });
+                }
+            }
+        }
+        tracing::info!(entity = %entity.name, pid, "monitoring");
+        self.watched.insert(
+            uid,
+            Watched {
+                entity: entity.clone(),
+                pid,
+                started: self.ctx.clock.mono(),
+                child: ours,
+            },
+        );
+        if let Some(hb) = hb {
+            if self.ctx.heartbeats.tracks(uid) {
+                self.ctx.heartbeats.set_pid(uid, pid);
+            } else {
+                // Periods count from now, when this agent begins watching, on
+                // its monotonic clock (H5; see Heartbeats::add).
+                self.ctx.heartbeats.add(entity, pid, hb);
+            }
+        }
+    }
+}
