@@ -8,22 +8,23 @@ mod agent;
 mod api;
 mod cli;
 mod clock;
-mod cluster;
 mod failpoint;
-mod leases;
 mod logging;
+mod net;
 mod node;
-mod peer;
 mod process;
 mod server;
 mod settings;
-mod tls;
-mod transport;
+
+// The agent reaches other nodes through `crate::cluster`; the path stays
+// while the agent's own files are being reworked.
+use net::cluster;
+use net::{leases, peer, tls, transport};
 
 use anyhow::Context as _;
 use clap::Parser as _;
 use cli::Args;
-use cluster::Cluster;
+use net::cluster::Cluster;
 use ham_core::machine::HamMachine;
 use ham_core::model::{Command, HamState, VerboseOp};
 use ham_core::replica::{ReplicaConfig, ReplicaHandle};

@@ -3,8 +3,8 @@
 //! mutual TLS when configured).
 
 use crate::api::HamService;
-use crate::peer::PeerService;
-use crate::tls::TlsSettings;
+use crate::net::peer::PeerService;
+use crate::net::tls::TlsSettings;
 use anyhow::{Context as _, bail};
 use ham_proto::ham::raft::v1::raft_transport_server::{RaftTransport, RaftTransportServer};
 use std::io;

@@ -539,7 +539,7 @@ impl Calls {
                 node: Some(id_ref(node)),
                 cluster: false,
             };
-            return crate::cluster::call(node, self.cluster.ham_of(node)?.stop(req)).await;
+            return crate::net::cluster::call(node, self.cluster.ham_of(node)?.stop(req)).await;
         }
         tracing::info!("stop requested through the API");
         self.stop.notify_one();

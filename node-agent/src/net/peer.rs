@@ -2,7 +2,7 @@
 //! node's processes sent by other nodes' agents (D4), and lease renewals (D5).
 
 use crate::agent::AgentHandle;
-use crate::leases::Leases;
+use super::leases::Leases;
 use crate::node::Node;
 use crate::process::signal;
 use ham_proto::ham::raft::v1 as rpb;

@@ -5,7 +5,7 @@
 
 use crate::api::status::from_status;
 use crate::node::Node;
-use crate::transport::PeerTransport;
+use super::transport::PeerTransport;
 use ham_core::model::{Errno, HamError, NodeId, Result};
 use ham_proto::ham::raft::v1::peer_client::PeerClient;
 use ham_proto::ham::v1::ham_client::HamClient;
