@@ -55,6 +55,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
+use tracing::Instrument as _;
 
 pub use error::ReplicaError;
 pub use types::{Membership, MembershipChange, ReplicaConfig, ReplicaStatus, Role};
@@ -158,14 +159,19 @@ impl<S: StateMachine> ReplicaHandle<S> {
             ));
         }
         let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        // Everything the owner task logs, and the opening and replay before it, carries the
+        // replica's id from this span.
+        let span = tracing::info_span!("replica", id = cfg.id);
+        let entered = span.enter();
         let (mut driver, status) = driver::Driver::open(&cfg, sm, transport)?;
         // Whoever reads the state after `start` (the agent re-adopting its processes, E11)
         // must see every entry that was committed before the restart, not just the snapshot.
         driver.replay()?;
+        drop(entered);
         let sm = driver.state_machine();
         let space = driver.disk_space();
         let (stopped_tx, stopped) = watch::channel(None);
-        tokio::spawn(driver.run(rx, stopped_tx));
+        tokio::spawn(driver.run(rx, stopped_tx).instrument(span));
         Ok(ReplicaHandle {
             shared: Arc::new(Shared {
                 id: cfg.id,
@@ -281,7 +287,9 @@ impl<S: StateMachine> ReplicaHandle<S> {
     pub fn step(&self, message: Vec<u8>) {
         match driver::decode_message(&message) {
             Ok(m) => self.post(Command::Step(Box::new(m))),
-            Err(e) => tracing::warn!(replica = self.shared.id, "dropping a bad raft message: {e}"),
+            Err(e) => {
+                tracing::warn!(replica = self.shared.id, error = %e, "dropping a bad raft message")
+            }
         }
     }
 

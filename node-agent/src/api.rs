@@ -13,7 +13,7 @@ mod tree;
 mod writes;
 
 use crate::agent::AgentHandle;
-use crate::cluster::Cluster;
+use crate::net::cluster::Cluster;
 use crate::node::Node;
 use crate::status::to_status;
 use ham_proto::ham::v1 as pb;

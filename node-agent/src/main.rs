@@ -8,32 +8,34 @@ mod agent;
 mod api;
 mod cli;
 mod clock;
-mod cluster;
 mod failpoint;
-mod leases;
 mod logging;
+mod net;
 mod node;
-mod peer;
 mod process;
 mod server;
 mod settings;
 mod status;
-mod tls;
-mod transport;
+
+// The agent reaches other nodes through `crate::cluster`; the path stays
+// while the agent's own files are being reworked.
+use net::cluster;
+use net::{leases, peer, tls, transport};
 
 use anyhow::Context as _;
 use clap::Parser as _;
 use cli::Args;
-use cluster::Cluster;
 use ham_core::machine::HamMachine;
 use ham_core::model::{Command, Errno, HamState, VerboseOp};
 use ham_core::replica::{ReplicaConfig, ReplicaHandle};
+use net::cluster::Cluster;
 use node::{Identity, Node};
 use settings::Settings;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tokio::sync::Notify;
+use tracing::{Instrument as _, info_span};
 
 /// A start-up or run-time failure and the exit code it maps to.
 struct Failure {
@@ -193,14 +195,18 @@ async fn run(args: Args) -> Result<(), Failure> {
     // Other nodes must reach this one before it can register (or elect anyone).
     let (tcp, unix) = listeners.split();
     let shutdown = server::Shutdown::new(stop.clone());
-    let tcp_task = tokio::spawn(server::serve_tcp(
-        tcp,
-        ham.clone(),
-        transport.service(),
-        peer,
-        tls,
-        shutdown.clone(),
-    ));
+    let tcp_span = info_span!("server", listener = "tcp", address = %identity.address);
+    let tcp_task = tokio::spawn(
+        server::serve_tcp(
+            tcp,
+            ham.clone(),
+            transport.service(),
+            peer,
+            tls,
+            shutdown.clone(),
+        )
+        .instrument(tcp_span),
+    );
     register(&node, &args, shutdown.clone()).await?;
     // E11: every process of this node is watched again before the node reports ready.
     if readopted.await.is_err() {
@@ -208,8 +214,13 @@ async fn run(args: Args) -> Result<(), Failure> {
             "the agent stopped during re-adoption"
         )));
     }
-    tokio::spawn(leases::renew_forever(cluster.clone(), leases.clone()));
-    tokio::spawn(leases::check_forever(cluster, leases));
+    tokio::spawn(
+        leases::renew_forever(cluster.clone(), leases.clone())
+            .instrument(info_span!("lease_renew", node = id)),
+    );
+    tokio::spawn(
+        leases::check_forever(cluster, leases).instrument(info_span!("lease_check", node = id)),
+    );
     spawn_signal_handler(stop.clone()).map_err(fail(1))?;
     tracing::info!(
         node = identity.id,
@@ -220,7 +231,10 @@ async fn run(args: Args) -> Result<(), Failure> {
         "ham ready"
     );
     // The local socket opens last: a client that reaches it finds the node registered.
-    let served = server::serve_unix(unix, ham, shutdown).await;
+    let unix_span = info_span!("server", listener = "unix", socket = ?unix);
+    let served = server::serve_unix(unix, ham, shutdown)
+        .instrument(unix_span)
+        .await;
     // Peers' Raft streams into this node end now, so the TCP server drains
     // at once; outbound links stop too. Nothing after this needs Raft.
     transport.close();

@@ -3,8 +3,8 @@
 //! mutual TLS when configured).
 
 use crate::api::HamService;
-use crate::peer::PeerService;
-use crate::tls::TlsSettings;
+use crate::net::peer::PeerService;
+use crate::net::tls::TlsSettings;
 use anyhow::{Context as _, bail};
 use ham_proto::ham::raft::v1::raft_transport_server::{RaftTransport, RaftTransportServer};
 use std::io;
@@ -21,6 +21,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::{Instant, Sleep};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::Connected;
+use tracing::Instrument as _;
 
 /// Both listeners, bound up front so that "address in use" is reported at start.
 pub struct Listeners {
@@ -332,7 +333,7 @@ fn accept_loop<L: Listen>(
 ) -> ReceiverStream<io::Result<Guarded<L::Io>>> {
     let (tx, rx) = mpsc::channel(16);
     let open = Arc::new(AtomicUsize::new(0));
-    tokio::spawn(async move {
+    let accept = async move {
         let mut exhausted = Episode::default();
         let mut over_cap = Episode::default();
         let stopped = stop.requested();
@@ -398,7 +399,9 @@ fn accept_loop<L: Listen>(
                 return; // The server is gone.
             }
         }
-    });
+    };
+    // In the span of the server it feeds.
+    tokio::spawn(accept.in_current_span());
     ReceiverStream::new(rx)
 }
 
@@ -472,7 +475,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for Guarded<T> {
 }
 
 fn silent(what: &str, after: Duration) -> io::Error {
-    tracing::debug!(after_s = after.as_secs(), "closing a connection: {what}");
+    tracing::debug!(
+        after_s = after.as_secs(),
+        reason = what,
+        "closing a connection"
+    );
     io::Error::new(
         io::ErrorKind::TimedOut,
         format!("{what} for {}s", after.as_secs()),

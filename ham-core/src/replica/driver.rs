@@ -171,12 +171,12 @@ impl<S: StateMachine> Driver<S> {
         let mut notice = StopNotice(stopped, None);
         let mut done = None;
         if let Err(e) = self.run_loop(&mut rx, &mut done).await {
-            tracing::error!(replica = self.id, error = %e, "replica stopped");
+            tracing::error!(error = %e, "replica stopped");
             notice.1 = Some(e);
         }
         self.finish_snapshot_build().await;
         if let Err(e) = self.node.mut_store().sync() {
-            tracing::error!(replica = self.id, "final sync failed: {e}");
+            tracing::error!(error = %e, "final sync failed");
         }
         // Refuse new commands; dropping queued ones answers their callers with Stopped.
         rx.close();
@@ -263,9 +263,9 @@ impl<S: StateMachine> Driver<S> {
                 // says nothing here (HAM-CONTRACT H5), and a proposer that stopped waiting
                 // answered ETIMEDOUT, not EAGAIN, so a late commit contradicts no answer.
                 if m.to != self.id {
-                    tracing::debug!(replica = self.id, to = m.to, "dropping misrouted message");
+                    tracing::debug!(to = m.to, "dropping misrouted message");
                 } else if let Err(e) = self.node.step(*m) {
-                    tracing::debug!(replica = self.id, "step: {e}");
+                    tracing::debug!(error = %e, "step");
                 }
             }
             Command::ChangeMembership { changes, reply } => self.change_membership(changes, reply),
@@ -296,7 +296,7 @@ impl<S: StateMachine> Driver<S> {
         if self.node.raft.leader_id == 0 {
             self.pending.add_unproposed(id, data);
         } else if let Err(e) = self.node.propose(Vec::new(), data.clone()) {
-            tracing::debug!(replica = self.id, "proposal {id} not accepted yet: {e}");
+            tracing::debug!(proposal = id, error = %e, "proposal not accepted yet");
             self.pending.add_unproposed(id, data);
         } else {
             if self.node.raft.state == StateRole::Leader {
@@ -316,7 +316,6 @@ impl<S: StateMachine> Driver<S> {
         let again = self.pending.take_in_flight();
         if !again.is_empty() {
             tracing::debug!(
-                replica = self.id,
                 proposals = again.len(),
                 "proposing in-flight proposals again to the new leader"
             );

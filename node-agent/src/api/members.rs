@@ -2,7 +2,7 @@
 
 use super::Calls;
 use super::convert::node_sel;
-use crate::cluster::call;
+use crate::net::cluster::call;
 use ham_core::model::{Command, Errno, HamError, Result, check_name};
 use ham_core::replica::{Membership, MembershipChange};
 use ham_proto::ham::v1 as pb;

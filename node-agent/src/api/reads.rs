@@ -5,7 +5,7 @@ use super::Calls;
 use super::convert::{self as cv, node_sel};
 use super::tree::build_tree;
 use super::writes::id_ref;
-use crate::cluster::call;
+use crate::net::cluster::call;
 use ham_core::model::Result;
 use ham_proto::ham::v1 as pb;
 

@@ -221,21 +221,32 @@ impl Calls {
         self.done(Command::RemoveCondition { condition }).await
     }
 
-    async fn add_action(
+    /// Adds an action with its kind built: to a condition (an action) or
+    /// to an action (an action-fail), whichever `on` names.
+    async fn hang<H: Hook>(
         &self,
-        condition: Option<&pb::ConditionHandle>,
+        on: Option<&H>,
         name: String,
         flags: u32,
         kind: m::ActionKind,
-    ) -> Result<pb::ActionHandle> {
-        let condition = cv::condition_ref(condition, self.local())?;
-        let cmd = Command::AddAction {
-            condition,
-            name,
-            flags,
-            kind,
-        };
-        action_of(self.node.write(cmd).await?)
+    ) -> Result<H::Reply> {
+        let cmd = H::command(on, self.local(), name, flags, kind)?;
+        H::reply(self.node.write(cmd).await?)
+    }
+
+    /// The one path of the kinds that are both actions and action-fails:
+    /// the parameters become a kind first (so a bad one is refused before
+    /// the handle is looked at), then the action hangs on `on`.
+    async fn add<H: Hook, P: Params>(
+        &self,
+        on: Option<H>,
+        name: String,
+        flags: u32,
+        params: Option<P>,
+    ) -> Result<H::Reply> {
+        let entity_node = H::entity_node(on.as_ref(), self.local());
+        let kind = P::kind(self, params.as_ref(), entity_node)?;
+        self.hang(on.as_ref(), name, flags, kind).await
     }
 
     pub async fn action_restart(&self, r: pb::ActionRestartRequest) -> Result<pb::ActionHandle> {
@@ -245,30 +256,73 @@ impl Calls {
         let kind = m::ActionKind::Restart {
             command_line: p.command_line,
         };
-        self.add_action(r.condition.as_ref(), r.name, r.flags, kind)
-            .await
+        self.hang(r.condition.as_ref(), r.name, r.flags, kind).await
+    }
+
+    pub async fn action_heartbeat_healthy(
+        &self,
+        r: pb::ActionHeartbeatHealthyRequest,
+    ) -> Result<pb::ActionHandle> {
+        let kind = m::ActionKind::HeartbeatHealthy;
+        self.hang(r.condition.as_ref(), r.name, r.flags, kind).await
     }
 
     pub async fn action_execute(&self, r: pb::ActionExecuteRequest) -> Result<pb::ActionHandle> {
-        let kind = cv::execute(r.params.as_ref())?;
-        self.add_action(r.condition.as_ref(), r.name, r.flags, kind)
-            .await
+        self.add(r.condition, r.name, r.flags, r.params).await
+    }
+
+    pub async fn action_fail_execute(
+        &self,
+        r: pb::ActionFailExecuteRequest,
+    ) -> Result<pb::ActionFailRef> {
+        self.add(r.action, r.name, r.flags, r.params).await
     }
 
     pub async fn action_waitfor(&self, r: pb::ActionWaitforRequest) -> Result<pb::ActionHandle> {
-        let kind = cv::waitfor(r.params.as_ref())?;
-        self.add_action(r.condition.as_ref(), r.name, r.flags, kind)
-            .await
+        self.add(r.condition, r.name, r.flags, r.params).await
     }
 
-    /// The node of the entity a condition handle names (0 = this node).
-    fn condition_entity_node(&self, h: Option<&pb::ConditionHandle>) -> u64 {
-        cv::condition_ref(h, self.local()).map_or(self.local(), |c| c.entity.node)
+    pub async fn action_fail_waitfor(
+        &self,
+        r: pb::ActionFailWaitforRequest,
+    ) -> Result<pb::ActionFailRef> {
+        self.add(r.action, r.name, r.flags, r.params).await
     }
 
-    /// The node of the entity an action handle names.
-    fn action_entity_node(&self, h: Option<&pb::ActionHandle>) -> u64 {
-        cv::action_ref(h, self.local()).map_or(self.local(), |a| a.condition.entity.node)
+    pub async fn action_notify_pulse(
+        &self,
+        r: pb::ActionNotifyPulseRequest,
+    ) -> Result<pb::ActionHandle> {
+        self.add(r.condition, r.name, r.flags, r.params).await
+    }
+
+    pub async fn action_fail_notify_pulse(
+        &self,
+        r: pb::ActionFailNotifyPulseRequest,
+    ) -> Result<pb::ActionFailRef> {
+        self.add(r.action, r.name, r.flags, r.params).await
+    }
+
+    pub async fn action_notify_signal(
+        &self,
+        r: pb::ActionNotifySignalRequest,
+    ) -> Result<pb::ActionHandle> {
+        self.add(r.condition, r.name, r.flags, r.params).await
+    }
+
+    pub async fn action_fail_notify_signal(
+        &self,
+        r: pb::ActionFailNotifySignalRequest,
+    ) -> Result<pb::ActionFailRef> {
+        self.add(r.action, r.name, r.flags, r.params).await
+    }
+
+    pub async fn action_log(&self, r: pb::ActionLogRequest) -> Result<pb::ActionHandle> {
+        self.add(r.condition, r.name, r.flags, r.params).await
+    }
+
+    pub async fn action_fail_log(&self, r: pb::ActionFailLogRequest) -> Result<pb::ActionFailRef> {
+        self.add(r.action, r.name, r.flags, r.params).await
     }
 
     /// Resolves the target node of a notification: by default the node of
@@ -282,142 +336,6 @@ impl Calls {
             return Err(einval("a notification targets one node, not \"*\""));
         }
         Ok(node)
-    }
-
-    fn pulse(&self, p: Option<&pb::NotifyPulseAction>, entity_node: u64) -> Result<m::ActionKind> {
-        let p = p.ok_or_else(|| einval("missing pulse parameters"))?;
-        Ok(m::ActionKind::NotifyPulse {
-            node: self.notify_node(p.target_node.as_ref(), entity_node)?,
-            pid: cv::pid("pulse target pid", p.pid, true)?,
-            chid: p.chid,
-            code: p.code,
-            value: p.value,
-        })
-    }
-
-    fn signal(
-        &self,
-        p: Option<&pb::NotifySignalAction>,
-        entity_node: u64,
-    ) -> Result<m::ActionKind> {
-        let p = p.ok_or_else(|| einval("missing signal parameters"))?;
-        Ok(m::ActionKind::NotifySignal {
-            node: self.notify_node(p.target_node.as_ref(), entity_node)?,
-            pid: cv::pid("signal target pid", p.pid, true)?,
-            signum: p.signum,
-            code: p.code,
-            value: p.value,
-        })
-    }
-
-    pub async fn action_notify_pulse(
-        &self,
-        r: pb::ActionNotifyPulseRequest,
-    ) -> Result<pb::ActionHandle> {
-        let kind = self.pulse(
-            r.params.as_ref(),
-            self.condition_entity_node(r.condition.as_ref()),
-        )?;
-        self.add_action(r.condition.as_ref(), r.name, r.flags, kind)
-            .await
-    }
-
-    pub async fn action_notify_signal(
-        &self,
-        r: pb::ActionNotifySignalRequest,
-    ) -> Result<pb::ActionHandle> {
-        let kind = self.signal(
-            r.params.as_ref(),
-            self.condition_entity_node(r.condition.as_ref()),
-        )?;
-        self.add_action(r.condition.as_ref(), r.name, r.flags, kind)
-            .await
-    }
-
-    pub async fn action_heartbeat_healthy(
-        &self,
-        r: pb::ActionHeartbeatHealthyRequest,
-    ) -> Result<pb::ActionHandle> {
-        let kind = m::ActionKind::HeartbeatHealthy;
-        self.add_action(r.condition.as_ref(), r.name, r.flags, kind)
-            .await
-    }
-
-    pub async fn action_log(&self, r: pb::ActionLogRequest) -> Result<pb::ActionHandle> {
-        let kind = cv::log(r.params.as_ref())?;
-        self.add_action(r.condition.as_ref(), r.name, r.flags, kind)
-            .await
-    }
-
-    async fn add_fail(
-        &self,
-        action: Option<&pb::ActionHandle>,
-        name: String,
-        flags: u32,
-        kind: m::ActionKind,
-    ) -> Result<pb::ActionFailRef> {
-        let action = cv::action_ref(action, self.local())?;
-        let cmd = Command::AddActionFail {
-            action,
-            name,
-            flags,
-            kind,
-        };
-        match self.node.write(cmd).await? {
-            Response::ActionFail(a, name) => Ok(pb::ActionFailRef {
-                action: Some(cv::action_handle(&a)),
-                name,
-            }),
-            other => Err(unexpected(other)),
-        }
-    }
-
-    pub async fn action_fail_execute(
-        &self,
-        r: pb::ActionFailExecuteRequest,
-    ) -> Result<pb::ActionFailRef> {
-        let kind = cv::execute(r.params.as_ref())?;
-        self.add_fail(r.action.as_ref(), r.name, r.flags, kind)
-            .await
-    }
-
-    pub async fn action_fail_waitfor(
-        &self,
-        r: pb::ActionFailWaitforRequest,
-    ) -> Result<pb::ActionFailRef> {
-        let kind = cv::waitfor(r.params.as_ref())?;
-        self.add_fail(r.action.as_ref(), r.name, r.flags, kind)
-            .await
-    }
-
-    pub async fn action_fail_notify_pulse(
-        &self,
-        r: pb::ActionFailNotifyPulseRequest,
-    ) -> Result<pb::ActionFailRef> {
-        let kind = self.pulse(
-            r.params.as_ref(),
-            self.action_entity_node(r.action.as_ref()),
-        )?;
-        self.add_fail(r.action.as_ref(), r.name, r.flags, kind)
-            .await
-    }
-
-    pub async fn action_fail_notify_signal(
-        &self,
-        r: pb::ActionFailNotifySignalRequest,
-    ) -> Result<pb::ActionFailRef> {
-        let kind = self.signal(
-            r.params.as_ref(),
-            self.action_entity_node(r.action.as_ref()),
-        )?;
-        self.add_fail(r.action.as_ref(), r.name, r.flags, kind)
-            .await
-    }
-
-    pub async fn action_fail_log(&self, r: pb::ActionFailLogRequest) -> Result<pb::ActionFailRef> {
-        let kind = cv::log(r.params.as_ref())?;
-        self.add_fail(r.action.as_ref(), r.name, r.flags, kind)
-            .await
     }
 
     pub async fn action_remove(&self, r: pb::ActionHandle) -> Result<pb::Empty> {
@@ -539,10 +457,137 @@ impl Calls {
                 node: Some(id_ref(node)),
                 cluster: false,
             };
-            return crate::cluster::call(node, self.cluster.ham_of(node)?.stop(req)).await;
+            return crate::net::cluster::call(node, self.cluster.ham_of(node)?.stop(req)).await;
         }
         tracing::info!("stop requested through the API");
         self.stop.notify_one();
         Ok(pb::Empty {})
+    }
+}
+
+/// What an action hangs on: a condition (the action is an action) or an
+/// action (it is an action-fail), with the command that adds it and its answer.
+trait Hook {
+    type Reply;
+    /// The node of the entity the action belongs to (`local` if `on` names none).
+    fn entity_node(on: Option<&Self>, local: u64) -> u64;
+    fn command(
+        on: Option<&Self>,
+        local: u64,
+        name: String,
+        flags: u32,
+        kind: m::ActionKind,
+    ) -> Result<Command>;
+    fn reply(r: Response) -> Result<Self::Reply>;
+}
+
+impl Hook for pb::ConditionHandle {
+    type Reply = pb::ActionHandle;
+
+    fn entity_node(on: Option<&Self>, local: u64) -> u64 {
+        cv::condition_ref(on, local).map_or(local, |c| c.entity.node)
+    }
+
+    fn command(
+        on: Option<&Self>,
+        local: u64,
+        name: String,
+        flags: u32,
+        kind: m::ActionKind,
+    ) -> Result<Command> {
+        Ok(Command::AddAction {
+            condition: cv::condition_ref(on, local)?,
+            name,
+            flags,
+            kind,
+        })
+    }
+
+    fn reply(r: Response) -> Result<pb::ActionHandle> {
+        action_of(r)
+    }
+}
+
+impl Hook for pb::ActionHandle {
+    type Reply = pb::ActionFailRef;
+
+    fn entity_node(on: Option<&Self>, local: u64) -> u64 {
+        cv::action_ref(on, local).map_or(local, |a| a.condition.entity.node)
+    }
+
+    fn command(
+        on: Option<&Self>,
+        local: u64,
+        name: String,
+        flags: u32,
+        kind: m::ActionKind,
+    ) -> Result<Command> {
+        Ok(Command::AddActionFail {
+            action: cv::action_ref(on, local)?,
+            name,
+            flags,
+            kind,
+        })
+    }
+
+    fn reply(r: Response) -> Result<pb::ActionFailRef> {
+        match r {
+            Response::ActionFail(a, name) => Ok(pb::ActionFailRef {
+                action: Some(cv::action_handle(&a)),
+                name,
+            }),
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
+/// The parameters of a kind that is both an action and an action-fail, and
+/// the kind they make. `entity_node` is the node of the entity the action
+/// belongs to: the default target of a notification.
+trait Params {
+    fn kind(calls: &Calls, p: Option<&Self>, entity_node: u64) -> Result<m::ActionKind>;
+}
+
+impl Params for pb::ExecuteAction {
+    fn kind(_: &Calls, p: Option<&Self>, _: u64) -> Result<m::ActionKind> {
+        cv::execute(p)
+    }
+}
+
+impl Params for pb::WaitforAction {
+    fn kind(_: &Calls, p: Option<&Self>, _: u64) -> Result<m::ActionKind> {
+        cv::waitfor(p)
+    }
+}
+
+impl Params for pb::LogAction {
+    fn kind(_: &Calls, p: Option<&Self>, _: u64) -> Result<m::ActionKind> {
+        cv::log(p)
+    }
+}
+
+impl Params for pb::NotifyPulseAction {
+    fn kind(calls: &Calls, p: Option<&Self>, entity_node: u64) -> Result<m::ActionKind> {
+        let p = p.ok_or_else(|| einval("missing pulse parameters"))?;
+        Ok(m::ActionKind::NotifyPulse {
+            node: calls.notify_node(p.target_node.as_ref(), entity_node)?,
+            pid: cv::pid("pulse target pid", p.pid, true)?,
+            chid: p.chid,
+            code: p.code,
+            value: p.value,
+        })
+    }
+}
+
+impl Params for pb::NotifySignalAction {
+    fn kind(calls: &Calls, p: Option<&Self>, entity_node: u64) -> Result<m::ActionKind> {
+        let p = p.ok_or_else(|| einval("missing signal parameters"))?;
+        Ok(m::ActionKind::NotifySignal {
+            node: calls.notify_node(p.target_node.as_ref(), entity_node)?,
+            pid: cv::pid("signal target pid", p.pid, true)?,
+            signum: p.signum,
+            code: p.code,
+            value: p.value,
+        })
     }
 }

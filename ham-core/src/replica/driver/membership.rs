@@ -172,15 +172,12 @@ impl<S: StateMachine> Driver<S> {
             && is_joint(&self.conf_state)
             && raft.pending_conf_index <= self.applied
         {
-            tracing::info!(
-                replica = self.id,
-                "proposing to leave the joint configuration"
-            );
+            tracing::info!("proposing to leave the joint configuration");
             if let Err(e) = self
                 .node
                 .propose_conf_change(Vec::new(), ConfChangeV2::default())
             {
-                tracing::warn!(replica = self.id, "cannot propose leaving joint state: {e}");
+                tracing::warn!(error = %e, "cannot propose leaving joint state");
             }
         }
     }

@@ -38,7 +38,7 @@ impl<S: StateMachine> Driver<S> {
             }
             match m.write_to_bytes() {
                 Ok(bytes) => self.transport.send(m.to, bytes),
-                Err(e) => tracing::error!(replica = self.id, "cannot encode a raft message: {e}"),
+                Err(e) => tracing::error!(error = %e, "cannot encode a raft message"),
             }
         }
     }

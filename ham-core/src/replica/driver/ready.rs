@@ -113,11 +113,7 @@ impl<S: StateMachine> Driver<S> {
         let (applied, state) = snapdata::unwrap(&s.data).map_err(bad)?;
         lock_write(&self.sm).restore(state).map_err(bad)?;
         self.applied_requests = applied;
-        tracing::info!(
-            replica = self.id,
-            index = meta.index,
-            "installed a snapshot"
-        );
+        tracing::info!(index = meta.index, "installed a snapshot");
         self.conf_state = meta.get_conf_state().clone();
         self.pending.forget_indexes_up_to(meta.index);
         self.conf_waiters.forget_indexes_up_to(meta.index);
@@ -150,7 +146,7 @@ impl<S: StateMachine> Driver<S> {
             let env = match envelope::decode(&e.data) {
                 Ok(env) => env,
                 Err(err) => {
-                    tracing::error!(replica = self.id, index = e.index, "skipping entry: {err}");
+                    tracing::error!(index = e.index, error = %err, "skipping entry");
                     self.pending.check_index(e.index, None);
                     continue;
                 }
@@ -160,7 +156,6 @@ impl<S: StateMachine> Driver<S> {
             if !self.applied_requests.record(env.origin, env.request) {
                 // A copy proposed again after a leader change; the first one was applied.
                 tracing::debug!(
-                    replica = self.id,
                     index = e.index,
                     origin = env.origin,
                     "skipping a duplicate proposal"
@@ -211,10 +206,10 @@ impl<S: StateMachine> Driver<S> {
         };
         match &result {
             Ok(cs) => {
-                tracing::info!(replica = self.id, index = e.index, conf = ?cs, "membership changed");
+                tracing::info!(index = e.index, conf = ?cs, "membership changed");
                 self.conf_state = cs.clone();
             }
-            Err(err) => tracing::warn!(replica = self.id, index = e.index, "conf change: {err}"),
+            Err(err) => tracing::warn!(index = e.index, error = %err, "conf change"),
         }
         self.conf_change_applied(request, result.as_ref().map_err(Clone::clone));
     }

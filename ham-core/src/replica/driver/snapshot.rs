@@ -67,7 +67,9 @@ impl<S: StateMachine> Driver<S> {
         );
         let space = store.disk_space();
         let (tx, done) = oneshot::channel();
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _span = span.enter();
             let data = snapdata::wrap(&applied, &job());
             let result = match snapfile::write(&dir, &name, &data) {
                 Ok(file) => Ok((data, file)),
@@ -98,7 +100,7 @@ impl<S: StateMachine> Driver<S> {
         let (data, file) = match result {
             Ok(ok) => ok,
             Err(e) => {
-                tracing::error!(replica = self.id, index, error = %e, "snapshot failed; will retry");
+                tracing::error!(index, error = %e, "snapshot failed; will retry");
                 self.snapshot_retry_tick = self.ticks + RETRY_TICKS;
                 return Ok(());
             }
@@ -113,11 +115,11 @@ impl<S: StateMachine> Driver<S> {
         let compact_to = index.saturating_sub(self.keep_entries);
         // On error the store removed the file and changed nothing else.
         if let Err(e) = store.save_snapshot(index, conf_state, data, file, compact_to) {
-            tracing::error!(replica = self.id, index, error = %e, "recording a snapshot failed; will retry");
+            tracing::error!(index, error = %e, "recording a snapshot failed; will retry");
             self.snapshot_retry_tick = self.ticks + RETRY_TICKS;
             return Ok(());
         }
-        tracing::debug!(replica = self.id, index, "snapshot taken");
+        tracing::debug!(index, "snapshot taken");
         self.last_snapshot = index;
         Ok(())
     }
@@ -130,7 +132,7 @@ impl<S: StateMachine> Driver<S> {
         }
         let built = built(&mut self.snapshot_build).await;
         if let Err(e) = self.snapshot_built(built) {
-            tracing::error!(replica = self.id, "recording the last snapshot: {e}");
+            tracing::error!(error = %e, "recording the last snapshot");
         }
     }
 }

@@ -3,9 +3,9 @@
 //! is EHOSTUNREACH; one that is known but cannot be reached is EBADF
 //! (HAM-CONTRACT N6).
 
+use super::transport::PeerTransport;
 use crate::node::Node;
 use crate::status::from_status;
-use crate::transport::PeerTransport;
 use ham_core::model::{Errno, HamError, NodeId, Result};
 use ham_proto::ham::raft::v1::peer_client::PeerClient;
 use ham_proto::ham::v1::ham_client::HamClient;

@@ -15,6 +15,7 @@ use tokio::task::AbortHandle;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
+use tracing::Instrument as _;
 
 /// One raft message on its way out.
 #[derive(Debug)]
@@ -91,7 +92,10 @@ impl Link {
             back: Arc::new(Notify::new()),
         });
         lock(&state.shared.peer_back).insert(peer, Arc::clone(&state.back));
-        let task = tokio::spawn(run(Arc::clone(&state), rx)).abort_handle();
+        // The task's lines carry the peer from this span; the methods of `LinkState` name it
+        // themselves, as the replica's task calls some of them too.
+        let span = tracing::info_span!("peer", id = peer, address = %state.address);
+        let task = tokio::spawn(run(Arc::clone(&state), rx).instrument(span)).abort_handle();
         Link { queue, state, task }
     }
 
@@ -168,7 +172,8 @@ impl LinkState {
                 peer = self.peer,
                 address = %self.address,
                 dropped = unlogged,
-                "raft messages to a peer dropped ({reason}); raft will retransmit"
+                reason,
+                "raft messages to a peer dropped; raft will retransmit"
             );
         }
     }
@@ -202,9 +207,9 @@ impl LinkState {
         if lasted >= STABLE || last.is_none_or(|t| t.elapsed() >= LOG_EVERY) {
             *last = Some(Instant::now());
             self.failing.store(true, Ordering::Relaxed);
-            tracing::warn!(peer = self.peer, address = %self.address, "raft stream to a peer failed: {error}");
+            tracing::warn!(peer = self.peer, address = %self.address, error, "raft stream to a peer failed");
         } else {
-            tracing::debug!(peer = self.peer, address = %self.address, "peer still unreachable: {error}");
+            tracing::debug!(peer = self.peer, address = %self.address, error, "peer still unreachable");
         }
         drop(last);
         // Report even when nothing was lost: raft should stop pipelining to this peer.
@@ -245,7 +250,7 @@ async fn run(state: Arc<LinkState>, mut rx: mpsc::Receiver<Outbound>) {
     let channel = match state.shared.endpoint(&state.address) {
         Ok(channel) => channel,
         Err(e) => {
-            tracing::error!(peer = state.peer, address = %state.address, "bad peer address: {e}");
+            tracing::error!(error = %e, "bad peer address");
             while let Some(m) = rx.recv().await {
                 state.dropped(single(&m), "bad peer address");
             }
@@ -270,7 +275,7 @@ async fn run(state: Arc<LinkState>, mut rx: mpsc::Receiver<Outbound>) {
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => backoff = (backoff * 2).min(BACKOFF_MAX),
                     () = state.back.notified() => {
-                        tracing::debug!(peer = state.peer, address = %state.address, "peer is back: reconnecting now");
+                        tracing::debug!("peer is back: reconnecting now");
                         state.shared.backoffs_cut_short.fetch_add(1, Ordering::Relaxed);
                         backoff = BACKOFF_MIN;
                     }

@@ -1,8 +1,8 @@
 //! The node-to-node service (`ham.raft.v1.Peer`): notifications for this
 //! node's processes sent by other nodes' agents (D4), and lease renewals (D5).
 
+use super::leases::Leases;
 use crate::agent::AgentHandle;
-use crate::leases::Leases;
 use crate::node::Node;
 use crate::process::signal;
 use ham_proto::ham::raft::v1 as rpb;

@@ -5,7 +5,7 @@
 //! every lease fresh (a grace period of one lease), so a leader change never
 //! marks live nodes down.
 
-use crate::cluster::{Cluster, call};
+use super::cluster::{Cluster, call};
 use ham_core::model::{Command, NodeId};
 use ham_proto::ham::raft::v1 as rpb;
 use std::collections::HashMap;

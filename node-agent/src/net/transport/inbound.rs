@@ -73,7 +73,7 @@ impl RaftTransport for RaftInbound {
                     return Ok(Response::new(Ack {}));
                 }
                 Err(status) => {
-                    tracing::debug!(remote, from, "raft stream broken: {}", status.message());
+                    tracing::debug!(remote, from, error = status.message(), "raft stream broken");
                     return Err(status);
                 }
             }

@@ -2,7 +2,7 @@
 //! plain text and mutual TLS, past a peer that goes down and comes back.
 
 use super::*;
-use crate::tls::testing::{TestCa, unchecked};
+use crate::net::tls::testing::{TestCa, unchecked};
 use ham_core::machine::encode_command;
 use ham_core::model::{Command, HamState};
 use ham_core::replica::ReplicaConfig;

@@ -26,7 +26,7 @@
 //!
 //! **TLS.** With [`TlsSettings`], channels dial `https://` and present this node's certificate;
 //! the server side is the caller's (`Server::builder().tls_config(tls.server_config())`). Names
-//! and checks are in [`crate::tls`].
+//! and checks are in [`crate::net::tls`].
 //!
 //! A one-node cluster has no peers: every message goes to an unknown peer, is dropped with a
 //! debug line and reported unreachable.
@@ -39,7 +39,7 @@ mod wire;
 
 pub use inbound::RaftInbound;
 
-use crate::tls::TlsSettings;
+use super::tls::TlsSettings;
 use ham_core::machine::HamMachine;
 use ham_core::replica::{ReplicaHandle, Transport};
 use ham_proto::ham::raft::v1::raft_transport_server::RaftTransportServer;
