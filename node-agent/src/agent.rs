@@ -38,6 +38,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot};
+use tracing::Instrument as _;
 
 /// What actions need to run.
 #[derive(Debug)]
@@ -283,28 +284,38 @@ pub fn start(
     });
 
     let (miss_tx, mut miss_rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move { heartbeats.run_timer(miss_tx).await });
+    tokio::spawn(
+        async move { heartbeats.run_timer(miss_tx).await }
+            .instrument(tracing::info_span!("heartbeat_timer", node = node_id)),
+    );
     let relay = tx.clone();
-    tokio::spawn(async move {
-        while let Some(m) = miss_rx.recv().await {
-            if relay.send(Msg::Missed(m)).is_err() {
-                return;
+    tokio::spawn(
+        async move {
+            while let Some(m) = miss_rx.recv().await {
+                if relay.send(Msg::Missed(m)).is_err() {
+                    return;
+                }
             }
         }
-    });
-    tokio::spawn(notify::serve(notify_rx, ctx.heartbeats.clone(), tx.clone()));
+        .instrument(tracing::info_span!("heartbeat_relay", node = node_id)),
+    );
+    tokio::spawn(
+        notify::serve(notify_rx, ctx.heartbeats.clone(), tx.clone()).instrument(
+            tracing::info_span!("sd_notify", node = node_id, socket = %ctx.notify_socket.display()),
+        ),
+    );
 
     let mut agent = lifecycle::Agent::new(ctx, shared.clone(), tx, stop);
     let (readopted, ready) = oneshot::channel();
     let span = tracing::info_span!("agent", node = node_id);
-    tokio::spawn(tracing::Instrument::instrument(
+    tokio::spawn(
         async move {
             agent.catch_up(CATCH_UP_LIMIT).await;
             agent.reconcile();
             let _ = readopted.send(());
             agent.run(rx).await;
-        },
-        span,
-    ));
+        }
+        .instrument(span),
+    );
     Ok((AgentHandle { shared }, ready))
 }

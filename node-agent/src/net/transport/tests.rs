@@ -222,14 +222,17 @@ async fn transport_three_replicas_elect_and_commit() {
             "{id}: {stats:?}"
         );
         assert!(stats.sent_batches <= stats.sent_messages, "{id}: {stats:?}");
-        // The leader heard from both followers, each follower from the leader, under their ids.
+        // The leader heard from both followers, each follower from the leader, under their
+        // ids. A follower may also have heard a vote request from the other one: on a loaded
+        // machine two nodes can campaign before one wins.
         let from: Vec<u64> = stats.received_from.keys().copied().collect();
-        let expected: Vec<u64> = if id == leader {
-            VOTERS.iter().copied().filter(|&o| o != id).collect()
+        let others: Vec<u64> = VOTERS.iter().copied().filter(|&o| o != id).collect();
+        assert!(from.iter().all(|f| others.contains(f)), "{id}: {stats:?}");
+        if id == leader {
+            assert_eq!(from, others, "{id}: {stats:?}");
         } else {
-            vec![leader]
-        };
-        assert_eq!(from, expected, "{id}: {stats:?}");
+            assert!(from.contains(&leader), "{id}: {stats:?}");
+        }
     }
     c.stop().await;
 }
