@@ -32,4 +32,4 @@ if ((want_etcd)) && ! command -v etcd >/dev/null 2>&1; then
 fi
 
 cargo build --release --bins -p ham-node-agent -p hamctrl -p ham-bench-cluster
-exec target/release/ham-bench-cluster "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/ham-bench-cluster" "$@"

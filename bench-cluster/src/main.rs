@@ -1,7 +1,7 @@
 //! `ham-bench-cluster`: ham as a 3-node cluster on one machine, against a
 //! 3-member etcd cluster where it makes sense. Prints one table:
 //!
-//! 1. committed writes per second and p50/p99 latency with 1 and 64 clients,
+//! 1. committed writes per second and p50/p99 latency with 1, 8 and 64 clients,
 //!    ham and etcd, and the ratios; plus ham with a bounded state (each
 //!    client creates and detaches one entity in turn), which isolates what
 //!    the growing state costs;
@@ -46,7 +46,7 @@ struct Args {
     #[arg(long)]
     duration: Option<f64>,
     /// Concurrent clients of the write runs, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,64")]
+    #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
     clients: Vec<usize>,
     /// Failover trials [default: 20; 3 with --quick].
     #[arg(long)]

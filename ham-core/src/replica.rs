@@ -139,6 +139,32 @@ impl<S: StateMachine> std::fmt::Debug for ReplicaHandle<S> {
 /// Queue length of the owner task's command channel.
 const COMMAND_QUEUE: usize = 4096;
 
+/// Runs the owner task. Inside a multi-threaded runtime (a `ham` node) it gets a thread of its
+/// own, with a single-threaded runtime: it writes and fsyncs the log in place, where on a worker
+/// of the shared runtime each write had to go through `block_in_place`, which hands that worker's
+/// queue to another thread each time (a thread hand-off per fsync, and the raft messages it had
+/// just queued for the transport waited for it). Anywhere else (single-threaded tests) it is a
+/// task of the current runtime, as before.
+fn spawn_owner(
+    id: u64,
+    task: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ReplicaError> {
+    use tokio::runtime::{Builder, Handle, RuntimeFlavor};
+    if Handle::current().runtime_flavor() != RuntimeFlavor::MultiThread {
+        tokio::spawn(task);
+        return Ok(());
+    }
+    let runtime = Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ReplicaError::Storage(format!("cannot start the replica's runtime: {e}")))?;
+    std::thread::Builder::new()
+        .name(format!("ham-raft-{id}"))
+        .spawn(move || runtime.block_on(task))
+        .map_err(|e| ReplicaError::Storage(format!("cannot start the replica's thread: {e}")))?;
+    Ok(())
+}
+
 /// How much longer than the owner task's deadline a proposer waits before it answers
 /// `OutcomeUnknown` by itself.
 const PROPOSE_GRACE: Duration = Duration::from_secs(1);
@@ -171,7 +197,7 @@ impl<S: StateMachine> ReplicaHandle<S> {
         let sm = driver.state_machine();
         let space = driver.disk_space();
         let (stopped_tx, stopped) = watch::channel(None);
-        tokio::spawn(driver.run(rx, stopped_tx).instrument(span));
+        spawn_owner(cfg.id, driver.run(rx, stopped_tx).instrument(span))?;
         Ok(ReplicaHandle {
             shared: Arc::new(Shared {
                 id: cfg.id,

@@ -268,7 +268,13 @@ trait Listen: Send + 'static {
 impl Listen for TcpListener {
     type Io = TcpStream;
     async fn accept(&self) -> io::Result<TcpStream> {
-        TcpListener::accept(self).await.map(|(s, _)| s)
+        let (s, _) = TcpListener::accept(self).await?;
+        // Small frames (a client's answer, HTTP/2 window updates and pings on a peer's Raft
+        // stream) go out at once, not after the previous segment's ACK (Nagle).
+        if let Err(e) = s.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY on an accepted connection");
+        }
+        Ok(s)
     }
 }
 

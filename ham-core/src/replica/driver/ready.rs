@@ -7,7 +7,9 @@
 use std::sync::Arc;
 
 use protobuf::Message as _;
-use raft::eraftpb::{ConfChange, ConfChangeSingle, ConfChangeV2, Entry, EntryType, Snapshot};
+use raft::eraftpb::{
+    ConfChange, ConfChangeSingle, ConfChangeV2, Entry, EntryType, MessageType, Snapshot,
+};
 
 use super::{Driver, lock_write};
 use crate::replica::storage::RedbStorage;
@@ -74,6 +76,17 @@ impl<S: StateMachine> Driver<S> {
         }
         // Only a leader has messages here; it may replicate while its own fsync runs.
         self.send(rd.take_messages());
+        // A follower's proposals and read requests forwarded to the leader promise nothing about
+        // its own log: they leave now, not after this Ready's fsync (raft-rs holds back every
+        // message of a non-leader until then).
+        let (forwarded, persisted): (Vec<_>, Vec<_>) =
+            rd.take_persisted_messages().into_iter().partition(|m| {
+                matches!(
+                    m.get_msg_type(),
+                    MessageType::MsgPropose | MessageType::MsgReadIndex
+                )
+            });
+        self.send(forwarded);
         let snapshot = (!rd.snapshot().is_empty()).then(|| rd.snapshot().clone());
         if let Some(s) = &snapshot {
             self.install_snapshot(s)?;
@@ -88,7 +101,7 @@ impl<S: StateMachine> Driver<S> {
             store.persist_ready(snapshot.as_ref(), rd.entries(), rd.hs(), must_sync)
         })?;
         // Votes and append responses: only once the state they promise is on disk.
-        self.send(rd.take_persisted_messages());
+        self.send(persisted);
         let mut light = self.node.advance(rd);
         // Persist the commit index before applying the entries it covers.
         if let Some(commit) = light.commit_index() {

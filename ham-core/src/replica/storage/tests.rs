@@ -127,6 +127,7 @@ fn appends_replace_conflicts_and_survive_reopen() {
     // A gap is refused rather than written.
     assert!(s.persist_ready(None, &[entry(9, 2)], None, true).is_err());
     s.persist_commit(5).unwrap();
+    s.sync().unwrap();
     drop(s);
     let s = open_empty(dir.path());
     assert_eq!(terms(&s), vec![1, 1, 1, 2, 2, 2]);
@@ -137,6 +138,38 @@ fn appends_replace_conflicts_and_survive_reopen() {
         .entries(1, 7, Some(1), GetEntriesContext::empty(false))
         .unwrap();
     assert_eq!(one.len(), 1);
+}
+
+#[test]
+fn a_commit_index_alone_is_written_with_the_next_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = open_empty(dir.path());
+    let ents: Vec<Entry> = (1..=6).map(|i| entry(i, 1)).collect();
+    s.persist_ready(None, &ents[..3], Some(&hs(1, 1)), true)
+        .unwrap();
+    // Commit-only changes cost no transaction: they are in memory until the next write...
+    s.persist_ready(None, &[], Some(&hs(1, 2)), false).unwrap();
+    s.persist_commit(3).unwrap();
+    assert_eq!(s.hard_state().commit, 3);
+    s.persist_ready(None, &ents[3..5], None, true).unwrap();
+    drop(s);
+    let mut s = open_empty(dir.path());
+    assert_eq!(s.hard_state().commit, 3);
+    assert_eq!(s.last_index().unwrap(), 5);
+    // ... or the next sync.
+    s.persist_commit(5).unwrap();
+    s.sync().unwrap();
+    drop(s);
+    let mut s = open_empty(dir.path());
+    assert_eq!(s.hard_state().commit, 5);
+    // A snapshot above the commit index on disk records the one in memory with it, so the
+    // store opens again (a commit below the snapshot is refused as corrupt).
+    s.persist_ready(None, &ents[5..], None, true).unwrap();
+    s.persist_commit(6).unwrap();
+    save(&mut s, 6, b"state", 6);
+    drop(s);
+    let s = open_empty(dir.path());
+    assert_eq!((s.snapshot_index(), s.hard_state().commit), (6, 6));
 }
 
 #[test]

@@ -113,6 +113,17 @@ impl RedbStorage {
         if snapshot.is_none() && entries.is_empty() && hs.is_none() {
             return Ok(());
         }
+        if !durable && snapshot.is_none() && entries.is_empty() {
+            // Only the commit index moved (raft asks no fsync for that). A transaction of its
+            // own would cost a redb commit per Raft write on every node and survive no crash
+            // anyway (redb keeps a non-durable commit in this process until the next durable
+            // one). The new index rides with the next write instead: every transaction below
+            // writes the whole in-memory hard state. A commit index that lags on disk is one
+            // raft allows (it is learnt again from the leader); replay after a restart covers
+            // what the stored one covers.
+            self.hard_state = hard_state;
+            return Ok(());
+        }
         // A received snapshot's bytes reach their file before any record names it.
         let file = match snapshot {
             Some(s) => Some(self.write_snapshot_file(s.get_metadata().index, &s.data)?),
@@ -167,8 +178,8 @@ impl RedbStorage {
         Ok(())
     }
 
-    /// Records a commit index that advanced without anything else changing. Not fsynced (raft
-    /// recovers commit from the leader); redb makes it durable with the next durable commit.
+    /// Records a commit index that advanced without anything else changing. Not written at once
+    /// (raft recovers commit from the leader): the next write or `sync` carries it.
     pub(crate) fn persist_commit(&mut self, commit: u64) -> Result<(), ReplicaError> {
         let mut hs = self.hard_state.clone();
         hs.commit = commit;
@@ -263,7 +274,14 @@ impl RedbStorage {
         meta.set_conf_state(conf_state);
         snap.set_metadata(meta);
         snap.data = data.into();
+        // With the hard state as it is in memory: its commit index covers the snapshot (a commit
+        // index only in memory so far would otherwise be below the snapshot on disk).
+        let hard_state = self.hard_state.clone();
         self.transact(true, "saving snapshot", |(log, meta)| {
+            meta.insert(
+                K_HARD_STATE,
+                meta_record(K_HARD_STATE, &encode(&hard_state)?).as_slice(),
+            )?;
             meta.insert(
                 K_SNAP_META,
                 meta_record(K_SNAP_META, &encode(snap.get_metadata())?).as_slice(),
