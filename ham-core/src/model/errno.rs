@@ -64,28 +64,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn m1_errno_to_status_table() {
-        use StatusClass::*;
-        let table = [
-            (Errno::Einval, InvalidArgument),
-            (Errno::Enametoolong, InvalidArgument),
-            (Errno::Eexist, AlreadyExists),
-            (Errno::Enoent, NotFound),
-            (Errno::Ehostunreach, NotFound),
-            (Errno::Ebadf, Unavailable),
-            (Errno::Eagain, Unavailable),
-            (Errno::Etimedout, DeadlineExceeded),
-            (Errno::Enomem, ResourceExhausted),
-            (Errno::Enospc, ResourceExhausted),
-            (Errno::Eperm, PermissionDenied),
-            (Errno::Eacces, PermissionDenied),
-        ];
-        for (errno, class) in table {
-            assert_eq!(errno.status_class(), class, "{errno}");
-        }
-    }
-
-    #[test]
     fn m1_errno_names_round_trip_and_unknown_is_refused() {
         for e in Errno::ALL {
             assert_eq!(Errno::from_name(e.name()), Some(e));
