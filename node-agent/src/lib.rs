@@ -7,6 +7,7 @@
 
 mod agent;
 mod api;
+mod auth;
 mod cli;
 mod clock;
 mod failpoint;
