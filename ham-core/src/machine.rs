@@ -311,6 +311,8 @@ mod tests {
             pidfile: None,
             heartbeat: None,
             now_ns: 3,
+            options: Default::default(),
+            conditions: Vec::new(),
         };
         m.apply(ctx(2), &encode_command(&attach)).unwrap();
         // RegisterNode tells every transport the address; Attach asks to monitor.

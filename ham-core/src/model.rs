@@ -1,5 +1,6 @@
 //! The HAM model: pure data and rules, no clock, no IO, no randomness.
 
+mod atomic;
 mod cmdline;
 mod command;
 mod decide;
@@ -10,6 +11,7 @@ pub mod flags;
 mod heartbeat;
 mod names;
 mod objects;
+mod options;
 mod outcome;
 mod state;
 mod types;
@@ -17,6 +19,7 @@ mod types;
 #[cfg(test)]
 mod tests;
 
+pub use atomic::{ActionFailSpec, ActionSpec, ConditionSpec};
 pub use cmdline::{LINE_MAX, parse_command_line};
 pub use command::*;
 pub use decide::{AfterDeath, DeathDecision, RestartStep, decide_death};
@@ -27,6 +30,10 @@ pub use events::{
 pub use heartbeat::{HeartbeatMiss, HeartbeatState, HeartbeatTracker};
 pub use names::{
     NAME_MAX, PATH_MAX, QUOTE_MAX, Quoted, check_name, check_path, display_path, quoted,
+};
+pub use options::{
+    ACCOUNT_NAME_MAX, CWD_MAX, ENV_BYTES_MAX, ENV_MAX, Group, Limit, LimitResource, OutputMode,
+    ProcessOptions, RunAs, UNLIMITED, User, check_options, parse_limit_values,
 };
 pub use state::{Context, DEFAULT_VERBOSITY, HamState, NodeMeta};
 pub use types::*;

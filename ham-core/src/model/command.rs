@@ -1,8 +1,10 @@
 //! Commands that change the state, what they answer, and the effects they ask
 //! the node agents to carry out.
 
+use super::atomic::ConditionSpec;
 use super::events::Plan;
 use super::flags::ControlOp;
+use super::options::ProcessOptions;
 use super::types::*;
 use serde::{Deserialize, Serialize};
 
@@ -103,6 +105,11 @@ pub enum Command {
         heartbeat: Option<HeartbeatSpec>,
         /// When.
         now_ns: TimeNs,
+        /// How its processes are started and who they run as (L7, P4).
+        options: ProcessOptions,
+        /// Conditions (with their actions) that exist before the process
+        /// starts: all of them or, refused, nothing (L6).
+        conditions: Vec<ConditionSpec>,
     },
     /// `ham_attach_self`.
     AttachSelf {
@@ -298,6 +305,8 @@ pub enum Effect {
         argv: Vec<String>,
         /// Its instance number (S3).
         instance: u64,
+        /// How it is started and who it runs as (L7, P4).
+        options: ProcessOptions,
     },
     /// Watch this running process (E1, self-attach).
     Monitor {

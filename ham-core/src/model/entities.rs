@@ -7,6 +7,7 @@ use super::errno::{Errno, HamError, Result, eexist, einval};
 use super::events::{Event, plan_for_event};
 use super::flags::{ENTITY_FLAGS, check_flags};
 use super::names::{check_name, check_path, quoted};
+use super::options::{ProcessOptions, check_options};
 use super::state::HamState;
 use super::types::*;
 
@@ -34,6 +35,7 @@ struct Joining {
     pidfile: Option<String>,
     heartbeat: Option<HeartbeatSpec>,
     flags: u32,
+    options: ProcessOptions,
 }
 
 /// What `ham_attach` asks for.
@@ -44,6 +46,7 @@ pub(crate) struct AttachSpec {
     pub flags: u32,
     pub pidfile: Option<String>,
     pub heartbeat: Option<HeartbeatSpec>,
+    pub options: ProcessOptions,
 }
 
 /// E4: a heartbeat promise needs a period of at least HAMHBEATMIN and hpdl <= hpdh;
@@ -80,9 +83,11 @@ impl HamState {
             flags,
             pidfile,
             heartbeat,
+            options,
         } = how;
         check_entity_name(node, name)?;
         check_flags("an entity", flags, ENTITY_FLAGS)?;
+        check_options(&options)?;
         let command_line = command_line.filter(|l| !l.trim().is_empty());
         let argv = match &command_line {
             Some(line) => Some(parse_command_line(line)?),
@@ -107,6 +112,7 @@ impl HamState {
             pidfile,
             heartbeat,
             flags,
+            options,
         };
         self.join(node, name, joining, now_ns)
     }
@@ -136,6 +142,7 @@ impl HamState {
             pidfile: None,
             heartbeat,
             flags,
+            options: ProcessOptions::default(),
         };
         self.join(node, name, joining, now_ns)
     }
@@ -166,18 +173,21 @@ impl HamState {
         e.pidfile = j.pidfile;
         e.heartbeat = j.heartbeat;
         e.flags |= j.flags;
+        e.options = j.options;
         e.stats.instance = 1;
         e.stats.since_ns = now_ns;
         let handle = EntityRef {
             uid: Some(e.uid),
             ..r
         };
+        let options = e.options.clone();
         let mut effects = vec![match j.argv {
             Some(argv) => Effect::Spawn {
                 node,
                 entity: handle.clone(),
                 argv,
                 instance: 1,
+                options,
             },
             None => Effect::Monitor {
                 node,

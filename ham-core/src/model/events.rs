@@ -5,6 +5,7 @@ use super::command::{ActionRef, ConditionRef, EntityRef};
 use super::errno::Result;
 use super::flags::{HACTIONBREAKONFAIL, HCONDINDEPENDENT, HCONDNOWAIT};
 use super::names::display_path;
+use super::options::ProcessOptions;
 use super::state::HamState;
 use super::types::*;
 use serde::{Deserialize, Serialize};
@@ -120,6 +121,10 @@ pub struct PlannedAction {
     pub action: Action,
     /// `entity/condition/action`, for logs and the log action's prefix.
     pub path: String,
+    /// The process options of the entity the action belongs to: its
+    /// restart and execute actions start processes with them (L7, P4),
+    /// also when the entity is removed before they run.
+    pub options: ProcessOptions,
 }
 
 impl PlannedAction {
@@ -190,6 +195,7 @@ fn planned(entity: &Entity, at: &EntityRef, c: &Condition, a: &Action) -> Planne
             uid: Some(a.uid),
         },
         action: a.clone(),
+        options: entity.options.clone(),
     }
 }
 

@@ -186,6 +186,7 @@ impl HamState {
             _ => {}
         }
         let (entity_uid, cond_uid) = (e.uid, c.uid);
+        let options = e.options.clone();
         let uid = self.uid();
         let action = Action {
             name: name.to_string(),
@@ -217,6 +218,7 @@ impl HamState {
                 at: handle.clone(),
                 action: action.clone(),
                 path,
+                options,
             };
             vec![Effect::Run(Box::new(Plan {
                 node: r.entity.node,

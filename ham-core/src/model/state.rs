@@ -89,6 +89,8 @@ impl HamState {
                 pidfile,
                 heartbeat,
                 now_ns,
+                options,
+                conditions,
             } => {
                 let how = AttachSpec {
                     pid,
@@ -96,8 +98,9 @@ impl HamState {
                     flags,
                     pidfile,
                     heartbeat,
+                    options,
                 };
-                self.attach(node, &name, how, now_ns)
+                self.attach_with(node, &name, how, conditions, now_ns)
             }
             Command::AttachSelf {
                 node,

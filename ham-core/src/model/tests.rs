@@ -1,6 +1,7 @@
 //! Clause-named tests of the model (HAM-CONTRACT ids in the function names).
 
 mod actions;
+mod atomic;
 mod conditions;
 mod entities;
 mod heartbeats;
@@ -61,6 +62,8 @@ fn attach_pid(s: &mut HamState, name: &str, pid: i64) -> Result<Applied> {
         pidfile: None,
         heartbeat: None,
         now_ns: 1_000,
+        options: Default::default(),
+        conditions: Vec::new(),
     })
 }
 

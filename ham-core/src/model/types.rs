@@ -2,6 +2,7 @@
 //! actions hold their action-fail lists.
 
 use super::flags::*;
+use super::options::ProcessOptions;
 use serde::{Deserialize, Serialize};
 
 /// A node's id in the cluster (>= 1).
@@ -339,6 +340,8 @@ pub struct Entity {
     pub heartbeat: Option<HeartbeatSpec>,
     /// The current reported state (K6), initially 0.
     pub state: i64,
+    /// How its processes are started (L7) and who they run as (P4).
+    pub options: ProcessOptions,
 }
 
 impl Entity {
@@ -360,6 +363,7 @@ impl Entity {
             },
             heartbeat: None,
             state: 0,
+            options: ProcessOptions::default(),
         }
     }
 

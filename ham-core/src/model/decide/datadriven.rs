@@ -250,6 +250,8 @@ fn build(s: &mut HamState, toks: &[String]) {
                     hpdh: 2,
                 }),
                 now_ns: 1_000,
+                options: Default::default(),
+                conditions: Vec::new(),
             }
         }
         "condition" => {

@@ -121,6 +121,8 @@ fn e2_attach_without_pid_starts_the_line_and_needs_one() {
         pidfile: None,
         heartbeat: None,
         now_ns: 5,
+        options: Default::default(),
+        conditions: Vec::new(),
     };
     assert_eq!(errno(s.apply(cmd(None))), Errno::Einval);
     assert_eq!(errno(s.apply(cmd(Some("  ")))), Errno::Einval);
@@ -254,6 +256,8 @@ fn e7_dead_entity_without_restart_is_removed_unless_keepondeath() {
         pidfile: None,
         heartbeat: None,
         now_ns: 0,
+        options: Default::default(),
+        conditions: Vec::new(),
     };
     s.apply(keep).unwrap();
     s.apply(death_outcome(&s, None)).unwrap();
