@@ -10,6 +10,7 @@
 mod actions;
 mod daemons;
 mod heartbeats;
+mod launch;
 mod lifecycle;
 mod logs;
 mod notify;

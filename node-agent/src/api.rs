@@ -5,6 +5,7 @@
 //! vocabulary's one table), and [`Calls`]
 //! carries each call out against the [`crate::node::Node`].
 
+mod attach;
 pub mod convert;
 mod members;
 mod reads;

@@ -165,7 +165,7 @@ impl RunAs {
 /// How an entity's processes (start, restart, execute actions) are started.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessOptions {
-    /// Working directory (absolute); None: `/`, as before options existed.
+    /// Working directory (absolute); None: the daemon's own.
     pub cwd: Option<String>,
     /// Extra environment, in the order given, on top of what the agent sets.
     pub env: Vec<(String, String)>,

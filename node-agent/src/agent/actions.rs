@@ -1,9 +1,12 @@
 //! Running one action or action-fail action (HAM-CONTRACT A4-A10).
 
 use super::Ctx;
+use super::launch::Launch;
 use super::waitpath::wait_for_path;
 use crate::process::{signal, spawn};
-use ham_core::model::{ActionKind, EntityRef, flags::HACTIONWAIT, parse_command_line};
+use ham_core::model::{
+    ActionKind, EntityRef, ProcessOptions, flags::HACTIONWAIT, parse_command_line,
+};
 use ham_proto::ham::raft::v1 as rpb;
 use std::path::Path;
 use std::time::Duration;
@@ -11,11 +14,14 @@ use std::time::Duration;
 /// Why an action failed, for the activity log.
 pub type Failure = String;
 
-/// Runs `kind` for an event on `subject`; `path` names the action in logs.
+/// Runs `kind` for an event on `subject`; `path` names the action in logs;
+/// `options` are those of the entity the action belongs to (its execute
+/// actions start with them, as its user: L7, P4).
 pub async fn run(
     ctx: &Ctx,
     path: &str,
     subject: &EntityRef,
+    options: &ProcessOptions,
     kind: &ActionKind,
     flags: u32,
 ) -> Result<(), Failure> {
@@ -28,6 +34,7 @@ pub async fn run(
             execute(
                 ctx,
                 subject,
+                options,
                 command_line,
                 flags & HACTIONWAIT != 0,
                 *timeout_ms,
@@ -134,17 +141,15 @@ async fn notify_remote(
 async fn execute(
     ctx: &Ctx,
     subject: &EntityRef,
+    options: &ProcessOptions,
     line: &str,
     wait: bool,
     timeout_ms: u64,
 ) -> Result<(), Failure> {
     let argv = parse_command_line(line).map_err(|e| e.message)?;
-    let log = ctx.logs.open(&subject.name);
-    let spec = spawn::SpawnSpec {
-        argv: &argv,
-        env: Vec::new(),
-        log: log.as_ref(),
-    };
+    let launch = Launch::prepare(&ctx.logs, &subject.name, options)
+        .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
+    let spec = launch.spec(&argv, Vec::new());
     if !wait {
         return ctx
             .reaper

@@ -98,6 +98,7 @@ impl Agent {
                 entity,
                 argv,
                 instance,
+                options,
                 ..
             } => {
                 // An entry applied again after a restart of ham (its commit index had not
@@ -112,7 +113,7 @@ impl Agent {
                     return;
                 }
                 let hb = self.heartbeat_of(&entity);
-                self.start(entity, &argv, instance, hb);
+                self.start(entity, &argv, instance, hb, &options);
             }
             Effect::Monitor { entity, pid, .. } => {
                 let hb = self.heartbeat_of(&entity);

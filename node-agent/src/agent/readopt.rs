@@ -87,7 +87,13 @@ impl Agent {
                         .as_deref()
                         .and_then(|l| parse_command_line(l).ok());
                     if let Some(argv) = argv {
-                        self.start(entity, &argv, e.stats.instance.max(1), e.heartbeat);
+                        self.start(
+                            entity,
+                            &argv,
+                            e.stats.instance.max(1),
+                            e.heartbeat,
+                            &e.options,
+                        );
                         tally.started += 1;
                     }
                 }

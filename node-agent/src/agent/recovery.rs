@@ -63,13 +63,14 @@ impl Agent {
                 Err(why) => {
                     tracing::warn!(entity = %w.entity.name, uid, action = %r.step.path, error = %why, "restart failed");
                     let ctx = self.ctx.clone();
-                    let (subject, fail, path) = (
+                    let (subject, fail, path, options) = (
                         w.entity.clone(),
                         r.step.action.fail.clone(),
                         r.step.path.clone(),
+                        r.step.options.clone(),
                     );
                     tokio::spawn(async move {
-                        runner::run_fail_list(&ctx, &path, &subject, &fail).await
+                        runner::run_fail_list(&ctx, &path, &subject, &options, &fail).await
                     });
                 }
             }
@@ -95,7 +96,7 @@ impl Agent {
     fn restart(&mut self, w: &Watched, r: &RestartStep) -> Result<u32, String> {
         let argv = r.argv.clone()?;
         let pid = self
-            .spawn_child(&w.entity, &argv, r.instance, r.heartbeat)
+            .spawn_child(&w.entity, &argv, r.instance, r.heartbeat, &r.step.options)
             .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
         tracing::info!(entity = %w.entity.name, uid = w.entity.uid, pid, instance = r.instance, "restarted");
         Ok(pid)

@@ -4,15 +4,25 @@
 //! condition is skipped.
 
 use super::{Ctx, actions};
-use ham_core::model::{ActionFail, ActionResult, EntityRef, ExecutorPlan, PlannedAction, Uid};
+use ham_core::model::{
+    ActionFail, ActionResult, EntityRef, ExecutorPlan, PlannedAction, ProcessOptions, Uid,
+};
 use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Runs an action-fail list in order; their own failures are only logged.
-pub async fn run_fail_list(ctx: &Ctx, path: &str, subject: &EntityRef, list: &[ActionFail]) {
+/// `options` are those of the entity the action belongs to.
+pub async fn run_fail_list(
+    ctx: &Ctx,
+    path: &str,
+    subject: &EntityRef,
+    options: &ProcessOptions,
+    list: &[ActionFail],
+) {
     for f in list {
         let fpath = format!("{path}/{}", f.name);
-        if let Err(why) = actions::run(ctx, &fpath, subject, &f.kind, f.flags).await {
+        let run = actions::run(ctx, &fpath, subject, options, &f.kind, f.flags);
+        if let Err(why) = run.await {
             tracing::warn!(action = %fpath, error = %why, "action-fail action failed");
         }
     }
@@ -21,14 +31,14 @@ pub async fn run_fail_list(ctx: &Ctx, path: &str, subject: &EntityRef, list: &[A
 /// Runs one step; on failure runs its fail list. Returns whether it succeeded.
 pub async fn run_step(ctx: &Ctx, subject: &EntityRef, step: &PlannedAction) -> bool {
     let a = &step.action;
-    match actions::run(ctx, &step.path, subject, &a.kind, a.flags).await {
+    match actions::run(ctx, &step.path, subject, &step.options, &a.kind, a.flags).await {
         Ok(()) => {
             tracing::debug!(action = %step.path, "action done");
             true
         }
         Err(why) => {
             tracing::warn!(action = %step.path, error = %why, "action failed");
-            run_fail_list(ctx, &step.path, subject, &a.fail).await;
+            run_fail_list(ctx, &step.path, subject, &step.options, &a.fail).await;
             false
         }
     }

@@ -2,11 +2,12 @@
 //! registering a watcher for each, and forgetting them.
 
 use super::Msg;
+use super::launch::Launch;
 use super::lifecycle::{Agent, Watched};
 use super::outcomes::commit;
 use crate::node::now_ns;
 use crate::process::{daemon, identity, pidfd::PidFd, spawn};
-use ham_core::model::{Command, EntityRef, ExitInfo, HeartbeatSpec, Uid};
+use ham_core::model::{Command, EntityRef, ExitInfo, HeartbeatSpec, ProcessOptions, Uid};
 use tracing::Instrument;
 
 impl Agent {
@@ -33,9 +34,10 @@ impl Agent {
         argv: &[String],
         instance: u64,
         hb: Option<HeartbeatSpec>,
+        options: &ProcessOptions,
     ) {
         let Some(uid) = entity.uid else { return };
-        match self.spawn_child(&entity, argv, instance, hb) {
+        match self.spawn_child(&entity, argv, instance, hb, options) {
             Ok(pid) => {
                 tracing::info!(entity = %entity.name, pid, instance, "started");
                 crate::failpoint::hit("abort-after-spawn");
@@ -73,17 +75,19 @@ impl Agent {
         }
     }
 
-    /// Spawns a child for an entity and registers its watcher. Heartbeat
-    /// periods count from the spawn, on the monotonic clock.
+    /// Spawns a child for an entity with its process options and registers
+    /// its watcher. Heartbeat periods count from the spawn, on the monotonic
+    /// clock.
     pub(super) fn spawn_child(
         &mut self,
         entity: &EntityRef,
         argv: &[String],
         instance: u64,
         hb: Option<HeartbeatSpec>,
+        options: &ProcessOptions,
     ) -> std::io::Result<u32> {
         let uid = entity.uid.unwrap_or(0);
-        let log = self.ctx.logs.open(&entity.name);
+        let launch = Launch::prepare(&self.ctx.logs, &entity.name, options)?;
         let mut env = vec![
             ("HAM_INSTANCE", instance.to_string()),
             // How a later ham on this data tells this process (and its daemon) as the
@@ -100,11 +104,7 @@ impl Agent {
         if let Some(hb) = hb {
             env.push(("WATCHDOG_USEC", (hb.period_ns / 1000).to_string()));
         }
-        let spec = spawn::SpawnSpec {
-            argv,
-            env,
-            log: log.as_ref(),
-        };
+        let spec = launch.spec(argv, env);
         let (pid, exited) = self.ctx.reaper.spawn_watched(|| spawn::spawn(&spec))?;
         let tx = self.tx.clone();
         let span = tracing::info_span!("watcher", entity = %entity.name, uid, pid);

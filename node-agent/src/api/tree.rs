@@ -163,6 +163,7 @@ fn entity_info(
         conditions,
         uid: e.uid,
         pidfile: e.pidfile.clone().unwrap_or_default(),
+        process: super::attach::process_options_pb(&e.options),
     })
 }
 

@@ -71,6 +71,10 @@ impl Calls {
                 format!("no process with pid {}", r.pid),
             ));
         }
+        // L7, P4: user and group resolved here, on the node serving the call.
+        let options = super::attach::process_options(r.process.as_ref())?;
+        // L6: every part converted (and refused, named) before anything is proposed.
+        let conditions = self.attach_conditions(node, &r.conditions)?;
         let cmd = Command::Attach {
             node,
             name: r.name,
@@ -84,6 +88,8 @@ impl Calls {
                 hpdh: r.hpdh,
             }),
             now_ns: now_ns(),
+            options,
+            conditions,
         };
         let handle = entity_of(self.node.write(cmd).await?)?;
         if handle.node_id == self.local() {
@@ -544,7 +550,7 @@ impl Hook for pb::ActionHandle {
 /// The parameters of a kind that is both an action and an action-fail, and
 /// the kind they make. `entity_node` is the node of the entity the action
 /// belongs to: the default target of a notification.
-trait Params {
+pub(super) trait Params {
     fn kind(calls: &Calls, p: Option<&Self>, entity_node: u64) -> Result<m::ActionKind>;
 }
 
