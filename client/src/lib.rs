@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 
 mod actions;
+pub mod attach;
 mod connection;
 mod control;
 mod error;
@@ -40,6 +41,7 @@ mod shared;
 mod streams;
 
 pub use actions::{Pulse, Signal};
+pub use attach::{Attach, Output, ProcessOptions};
 pub use connection::{ADDR_ENV, DEFAULT_ADDR, DEFAULT_SOCKET, HamAddress, SOCKET_ENV};
 pub use error::{Errno, HamError, UNREACHABLE};
 pub use ham::{Ham, HamResult, Heartbeat};

@@ -1,6 +1,10 @@
-//! `hamctrl attach NAME (--pid PID | --cmd LINE) [--restart]`.
+//! `hamctrl attach NAME (--pid PID | --cmd LINE) [--restart] [process options]`:
+//! one atomic attach (HAM-CONTRACT L6) with the process options of L7 and
+//! the user of P4.
 
-use ham_client::{ConditionType, HamError, flags};
+use ham_client::attach::{self as parts, Attach, Output, ProcessOptions, UNLIMITED};
+use ham_client::proto::LimitResource;
+use ham_client::{ConditionType, flags};
 
 use super::{CtlResult, Ctx};
 use crate::paths::entity_name;
@@ -9,6 +13,69 @@ use crate::paths::entity_name;
 pub const DEATH_CONDITION: &str = "death";
 /// Name of the restart action `--restart` adds.
 pub const RESTART_ACTION: &str = "restart";
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputArg {
+    /// The entity's log file under the data directory, rotated.
+    Log,
+    /// The daemon's own standard output and error.
+    Inherit,
+    /// Discarded (/dev/null).
+    Discard,
+}
+
+/// `--limit RESOURCE=SOFT[:HARD]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitArg {
+    pub resource: LimitResource,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+fn limit_value(s: &str) -> Result<u64, String> {
+    match s {
+        "unlimited" | "infinity" => Ok(UNLIMITED),
+        _ => s
+            .parse()
+            .map_err(|_| format!("{s:?} is not a number or \"unlimited\"")),
+    }
+}
+
+/// Parses `nofile=1024`, `core=0:unlimited`, ... (the resources of setrlimit(2)
+/// without `RLIMIT_`, lower case); a lone value is both soft and hard.
+pub fn parse_limit(text: &str) -> Result<LimitArg, String> {
+    let (name, values) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not RESOURCE=SOFT[:HARD]"))?;
+    let resource = (!name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase()))
+        .then(|| LimitResource::from_str_name(&format!("LIMIT_RESOURCE_{}", name.to_uppercase())))
+        .flatten()
+        .filter(|r| *r != LimitResource::Unspecified)
+        .ok_or_else(|| {
+            format!("unknown resource {name:?} (nofile, core, nproc, memlock, as, fsize, stack, cpu, data)")
+        })?;
+    let (soft, hard) = match values.split_once(':') {
+        Some((soft, hard)) => (limit_value(soft)?, limit_value(hard)?),
+        None => {
+            let v = limit_value(values)?;
+            (v, v)
+        }
+    };
+    Ok(LimitArg {
+        resource,
+        soft,
+        hard,
+    })
+}
+
+/// Parses `NAME=VALUE` (the value may hold `=`).
+pub fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("{text:?} is not NAME=VALUE")),
+    }
+}
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["pid", "cmd"])))]
@@ -29,8 +96,9 @@ pub struct Args {
     pub pidfile: Option<String>,
     /// Also restart it whenever it dies: adds the DEATH condition `death`
     /// and in it the restart action `restart` running the --cmd line, both
-    /// kept across restarts (HREARMAFTERRESTART). If a step fails, the error
-    /// says what was created before it.
+    /// kept across restarts (HREARMAFTERRESTART), in the same call as the
+    /// attach: they exist before the process starts, and if any part is
+    /// refused nothing is created.
     #[arg(long, requires = "cmd")]
     pub restart: bool,
     /// Promise one heartbeat per this many ms (sd_notify `WATCHDOG=1` from the
@@ -43,6 +111,25 @@ pub struct Args {
     /// Missed periods in a row before HBEATMISSEDHIGH (with --heartbeat-ms).
     #[arg(long, requires = "heartbeat_ms", default_value_t = 3)]
     pub hpdh: u32,
+    /// Working directory of its processes (absolute).
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<String>,
+    /// An extra environment variable (repeatable).
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+    /// Where standard output and error go.
+    #[arg(long, value_enum, default_value_t = OutputArg::Log)]
+    pub output: OutputArg,
+    /// A resource limit, e.g. nofile=1024:4096 or core=0 (repeatable).
+    #[arg(long = "limit", value_name = "RESOURCE=SOFT[:HARD]", value_parser = parse_limit)]
+    pub limits: Vec<LimitArg>,
+    /// Run its processes (start, restarts, execute actions) as this user
+    /// (name or uid), with its primary group and supplementary groups.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Run them with this group (name or gid) instead of the user's primary one.
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
 }
 
 impl Args {
@@ -51,62 +138,59 @@ impl Args {
         self.cmd.as_deref().filter(|_| self.restart)
     }
 
-    pub async fn run(self, ctx: &Ctx) -> CtlResult {
+    /// The one attach call these arguments make.
+    pub fn spec(&self) -> Attach {
         let flags = if self.keep_on_death {
             flags::HENTITYKEEPONDEATH
         } else {
             0
         };
-        let entity = ctx
-            .ham
-            .attach_full(
-                ctx.node.clone(),
-                entity_name(&self.name),
-                self.pid.unwrap_or(0),
-                self.cmd.as_deref().unwrap_or(""),
-                self.pidfile.as_deref().unwrap_or(""),
-                ham_client::Heartbeat {
-                    period: std::time::Duration::from_millis(self.heartbeat_ms.unwrap_or(0)),
-                    hpdl: self.hpdl,
-                    hpdh: self.hpdh,
-                },
-                flags,
-            )
-            .await?;
-        let Some(line) = self.restart_line() else {
-            return Ok(());
+        let process = ProcessOptions {
+            cwd: self.cwd.clone(),
+            env: self.env.clone(),
+            output: match self.output {
+                OutputArg::Log => Output::Log,
+                OutputArg::Inherit => Output::Inherit,
+                OutputArg::Discard => Output::Discard,
+            },
+            limits: self
+                .limits
+                .iter()
+                .map(|l| (l.resource, l.soft, l.hard))
+                .collect(),
+            user: self.user.clone(),
+            group: self.group.clone(),
         };
-        let rearm = flags::HREARMAFTERRESTART;
-        let name = &self.name;
-        let death = ctx
-            .ham
-            .condition(&entity, ConditionType::Death, DEATH_CONDITION, rearm)
-            .await
-            .map_err(|e| {
-                half_built(
-                    e,
-                    &format!("entity {name} is attached, without condition {DEATH_CONDITION}"),
-                )
-            })?;
+        let mut spec = Attach {
+            pid: self.pid.unwrap_or(0),
+            command_line: self.cmd.clone().unwrap_or_default(),
+            pidfile: self.pidfile.clone().unwrap_or_default(),
+            heartbeat: ham_client::Heartbeat {
+                period: std::time::Duration::from_millis(self.heartbeat_ms.unwrap_or(0)),
+                hpdl: self.hpdl,
+                hpdh: self.hpdh,
+            },
+            flags,
+            process,
+            conditions: Vec::new(),
+        };
+        if let Some(line) = self.restart_line() {
+            let rearm = flags::HREARMAFTERRESTART;
+            let mut death = parts::condition(DEATH_CONDITION, ConditionType::Death, rearm);
+            death
+                .actions
+                .push(parts::restart(RESTART_ACTION, line, rearm));
+            spec = spec.with(death);
+        }
+        spec
+    }
+
+    pub async fn run(self, ctx: &Ctx) -> CtlResult {
         ctx.ham
-            .action_restart(&death, RESTART_ACTION, line, rearm)
-            .await
-            .map_err(|e| {
-                half_built(
-                    e,
-                    &format!(
-                        "entity {name} is attached with condition {DEATH_CONDITION}, \
-                         without action {RESTART_ACTION}"
-                    ),
-                )
-            })?;
+            .attach_with(ctx.node.clone(), entity_name(&self.name), &self.spec())
+            .await?;
         Ok(())
     }
-}
-
-/// The error of a later step of `--restart`, saying what exists already.
-fn half_built(err: HamError, exists: &str) -> HamError {
-    HamError::new(err.errno, format!("{} ({exists})", err.message))
 }
 
 #[cfg(test)]
@@ -154,12 +238,94 @@ mod tests {
     }
 
     #[test]
-    fn half_built_keeps_the_errno_and_says_what_exists() {
-        let e = half_built(
-            HamError::new(ham_client::Errno::Eexist, "condition exists"),
-            "entity web is attached",
+    fn l6_restart_is_part_of_the_one_attach() {
+        let spec = attach(&["web", "--cmd", "/bin/web", "--restart"])
+            .unwrap()
+            .spec();
+        assert_eq!(spec.conditions.len(), 1);
+        let death = &spec.conditions[0];
+        assert_eq!(death.name, DEATH_CONDITION);
+        assert_eq!(death.condition_type, ConditionType::Death as i32);
+        assert_eq!(death.actions[0].name, RESTART_ACTION);
+        let plain = attach(&["web", "--cmd", "/bin/web"]).unwrap().spec();
+        assert!(plain.conditions.is_empty());
+    }
+
+    #[test]
+    fn l7_process_options_parse() {
+        let a = attach(&[
+            "web",
+            "--cmd",
+            "/bin/web",
+            "--cwd",
+            "/srv",
+            "--env",
+            "A=1",
+            "--env",
+            "B=x=y",
+            "--output",
+            "discard",
+            "--limit",
+            "nofile=100:200",
+            "--limit",
+            "core=unlimited",
+            "--user",
+            "nobody",
+            "--group",
+            "nogroup",
+        ])
+        .unwrap();
+        let p = a.spec().process;
+        assert_eq!(p.cwd.as_deref(), Some("/srv"));
+        assert_eq!(
+            p.env,
+            vec![("A".into(), "1".into()), ("B".into(), "x=y".into())]
         );
-        assert_eq!(e.errno, ham_client::Errno::Eexist);
-        assert_eq!(e.message, "condition exists (entity web is attached)");
+        assert_eq!(p.output, Output::Discard);
+        assert_eq!(
+            p.limits,
+            vec![
+                (LimitResource::Nofile, 100, 200),
+                (LimitResource::Core, UNLIMITED, UNLIMITED)
+            ]
+        );
+        assert_eq!(
+            (p.user.as_deref(), p.group.as_deref()),
+            (Some("nobody"), Some("nogroup"))
+        );
+        assert_eq!(
+            attach(&["web", "--cmd", "/bin/web"])
+                .unwrap()
+                .spec()
+                .process,
+            ProcessOptions::default()
+        );
+    }
+
+    #[test]
+    fn l7_bad_process_options_are_usage_errors() {
+        for bad in [
+            &["--env", "=x"][..],
+            &["--env", "NOEQUALS"],
+            &["--limit", "nofile"],
+            &["--limit", "files=1"],
+            &["--limit", "NOFILE=1"],
+            &["--limit", "unspecified=1"],
+            &["--limit", "core=-1"],
+            &["--limit", "core=1:x"],
+        ] {
+            let args: Vec<&str> = ["web", "--cmd", "/bin/web"]
+                .iter()
+                .chain(bad)
+                .copied()
+                .collect();
+            assert_eq!(
+                attach(&args).unwrap_err(),
+                ErrorKind::ValueValidation,
+                "{bad:?}"
+            );
+        }
+        let args = ["web", "--cmd", "/bin/web", "--output", "syslog"];
+        assert_eq!(attach(&args).unwrap_err(), ErrorKind::InvalidValue);
     }
 }
