@@ -1,6 +1,7 @@
 //! Renders the Tree RPC's answer in the shapes of the guide's /proc/ham
 //! example (HAM-CONTRACT X5): `ls` listings and `.info` / action files.
 
+mod process;
 mod time;
 
 use std::fmt::Write as _;
@@ -193,6 +194,9 @@ pub fn entity_info(e: &EntityInfo) -> String {
         out.kv("Restarted", timestamp(stats.restarted_ns));
     }
     out.kv("Num Restarts", stats.restarts);
+    if let Some(p) = &e.process {
+        process::process_lines(&mut out, p);
+    }
     if !e.enabled {
         out.kv("Enabled", "OFF");
     }

@@ -124,6 +124,8 @@ impl Drop for Sleeper {
 // One file per clause family (the helpers above are shared through `super::*`).
 #[path = "api/actions.rs"]
 mod actions;
+#[path = "api/attach_atomic.rs"]
+mod attach_atomic;
 #[path = "api/conditions.rs"]
 mod conditions;
 #[path = "api/control.rs"]

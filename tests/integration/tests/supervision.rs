@@ -17,5 +17,7 @@ mod daemons;
 mod heartbeats;
 #[path = "supervision/notify.rs"]
 mod notify;
+#[path = "supervision/options.rs"]
+mod options;
 #[path = "supervision/restart.rs"]
 mod restart;

@@ -1,5 +1,5 @@
 //! `attach --restart` (A2): the death condition and restart action it adds,
-//! and what it says when a later step fails.
+//! in the same call as the attach (L6): a refused part leaves nothing behind.
 
 use super::fixture::*;
 
@@ -30,16 +30,15 @@ fn a2_attach_restart_adds_the_death_condition_and_the_restart_action() {
 }
 
 #[test]
-fn a2_attach_restart_says_what_exists_when_a_later_step_fails() {
+fn l6_attach_restart_refused_part_leaves_everything_as_it_was() {
     let n = Node::start();
     // A placeholder that already has a condition named `death`.
     n.steps(&["entity web", "condition web death detach"]);
     let err = n.refused(&format!("attach web --cmd '{LINE}' --restart"), "EEXIST");
-    assert!(
-        err.ends_with("(entity web is attached, without condition death)\n"),
-        "{err}"
-    );
-    assert_eq!(field(&n.ok("cat web"), "Entity type"), ["ATTACHED"]);
+    assert!(err.contains("condition \"death\""), "{err}");
+    // One call: the placeholder is not filled, nothing was started.
+    assert_eq!(field(&n.ok("cat web"), "Entity type"), ["PLACEHOLDER"]);
+    assert_eq!(n.entity("web").pid, 0);
     assert_eq!(
         field(&n.ok("cat web/death"), "Condition type"),
         ["CONDDETACH"]
@@ -53,9 +52,9 @@ fn a2_attach_restart_says_what_exists_when_a_later_step_fails() {
     ]);
     let err = n.refused(&format!("attach db --cmd '{LINE}' --restart"), "EEXIST");
     assert!(
-        err.ends_with("(entity db is attached with condition death, without action restart)\n"),
+        err.contains("condition \"death\", action \"restart\""),
         "{err}"
     );
-    assert_eq!(n.ok("ls db"), ".info\ncrash/\ndeath/\n");
-    assert_eq!(n.ok("ls db/death"), ".info\n");
+    assert_eq!(n.ok("ls db"), ".info\ncrash/\n");
+    assert_eq!(field(&n.ok("cat db"), "Entity type"), ["PLACEHOLDER"]);
 }
