@@ -384,6 +384,26 @@ mod tests {
     }
 
     #[test]
+    fn l7_wire_resources_and_output_modes_match_the_models_names() {
+        for r in m::LimitResource::ALL {
+            let wire = limit_resource_pb(r);
+            assert_eq!(limit_resource(wire.into()).unwrap(), r);
+            // hamctrl finds a resource by the model's name in the wire enum.
+            let name = format!("LIMIT_RESOURCE_{}", r.name().to_uppercase());
+            assert_eq!(wire.as_str_name(), name);
+        }
+        for mode in [m::OutputMode::Inherit, m::OutputMode::Discard] {
+            let wire = pb::OutputMode::from_str_name(&format!(
+                "OUTPUT_MODE_{}",
+                mode.name().to_uppercase()
+            ))
+            .unwrap();
+            assert_eq!(output_mode(wire.into()).unwrap(), mode);
+        }
+        assert_eq!(output_mode(0).unwrap(), m::OutputMode::Log);
+    }
+
+    #[test]
     fn l7_unknown_enums_and_bad_values_are_einval() {
         let bad = [
             pb::ProcessOptions {
