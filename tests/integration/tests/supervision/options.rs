@@ -105,6 +105,24 @@ fn l7_cwd_env_and_limits_seen_in_proc() {
     // The tree shows them.
     let info = fx.info("svc");
     assert!(info.contains(&work), "{info}");
+
+    // A working directory alone needs nothing in the child: posix_spawn
+    // changes directory itself.
+    let up2 = fx.path("up2");
+    fx.ctl(&[
+        "attach",
+        "plain",
+        "--cmd",
+        &format!("{PROG} up {up2}"),
+        "--cwd",
+        &work,
+    ]);
+    let pid = nth_pid(&up2, 1);
+    assert_eq!(proc_link(pid, "cwd"), work);
+    assert_eq!(
+        limit(pid, "Max open files"),
+        limit(i64::from(fx.ham.pid()), "Max open files")
+    );
 }
 
 #[test]
