@@ -311,6 +311,7 @@ mod tests {
             pidfile: None,
             heartbeat: None,
             now_ns: 3,
+            stop: Default::default(),
         };
         m.apply(ctx(2), &encode_command(&attach)).unwrap();
         // RegisterNode tells every transport the address; Attach asks to monitor.

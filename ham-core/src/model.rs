@@ -12,6 +12,7 @@ mod names;
 mod objects;
 mod outcome;
 mod state;
+mod stopstart;
 mod types;
 
 #[cfg(test)]
@@ -29,4 +30,5 @@ pub use names::{
     NAME_MAX, PATH_MAX, QUOTE_MAX, Quoted, check_name, check_path, display_path, quoted,
 };
 pub use state::{Context, DEFAULT_VERBOSITY, HamState, NodeMeta};
+pub use stopstart::{check_stop_policy, valid_signal};
 pub use types::*;

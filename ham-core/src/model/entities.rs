@@ -8,6 +8,7 @@ use super::events::{Event, plan_for_event};
 use super::flags::{ENTITY_FLAGS, check_flags};
 use super::names::{check_name, check_path, quoted};
 use super::state::HamState;
+use super::stopstart::check_stop_policy;
 use super::types::*;
 
 fn check_entity_name(node: NodeId, name: &str) -> Result<()> {
@@ -34,6 +35,7 @@ struct Joining {
     pidfile: Option<String>,
     heartbeat: Option<HeartbeatSpec>,
     flags: u32,
+    stop: Option<StopPolicy>,
 }
 
 /// What `ham_attach` asks for.
@@ -44,6 +46,7 @@ pub(crate) struct AttachSpec {
     pub flags: u32,
     pub pidfile: Option<String>,
     pub heartbeat: Option<HeartbeatSpec>,
+    pub stop: StopPolicy,
 }
 
 /// E4: a heartbeat promise needs a period of at least HAMHBEATMIN and hpdl <= hpdh;
@@ -80,9 +83,11 @@ impl HamState {
             flags,
             pidfile,
             heartbeat,
+            stop,
         } = how;
         check_entity_name(node, name)?;
         check_flags("an entity", flags, ENTITY_FLAGS)?;
+        check_stop_policy(&stop)?;
         let command_line = command_line.filter(|l| !l.trim().is_empty());
         let argv = match &command_line {
             Some(line) => Some(parse_command_line(line)?),
@@ -107,6 +112,7 @@ impl HamState {
             pidfile,
             heartbeat,
             flags,
+            stop: Some(stop),
         };
         self.join(node, name, joining, now_ns)
     }
@@ -136,6 +142,7 @@ impl HamState {
             pidfile: None,
             heartbeat,
             flags,
+            stop: None,
         };
         self.join(node, name, joining, now_ns)
     }
@@ -166,6 +173,10 @@ impl HamState {
         e.pidfile = j.pidfile;
         e.heartbeat = j.heartbeat;
         e.flags |= j.flags;
+        if let Some(stop) = j.stop {
+            e.stop = stop;
+        }
+        e.stopped = false;
         e.stats.instance = 1;
         e.stats.since_ns = now_ns;
         let handle = EntityRef {
@@ -284,6 +295,10 @@ impl HamState {
         let e = self.entity_mut(r)?;
         if e.kind == EntityKind::Global || e.kind == EntityKind::Placeholder {
             return Err(HamError::new(Errno::Einval, "this entity has no process"));
+        }
+        // A start reported after a stop call (L5) names a process the stop ends.
+        if e.stopped {
+            return Ok(Applied::just(Response::Done));
         }
         e.pid = pid;
         Ok(Applied::just(Response::Done))

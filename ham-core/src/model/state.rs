@@ -89,6 +89,7 @@ impl HamState {
                 pidfile,
                 heartbeat,
                 now_ns,
+                stop,
             } => {
                 let how = AttachSpec {
                     pid,
@@ -96,6 +97,7 @@ impl HamState {
                     flags,
                     pidfile,
                     heartbeat,
+                    stop,
                 };
                 self.attach(node, &name, how, now_ns)
             }
@@ -179,6 +181,8 @@ impl HamState {
                 self.record_results(&results);
                 Ok(Applied::just(Response::Done))
             }
+            Command::StopEntity { entity } => self.stop_entity(&entity),
+            Command::StartEntity { entity, now_ns } => self.start_entity(&entity, now_ns),
         }
     }
 

@@ -5,6 +5,7 @@ mod conditions;
 mod entities;
 mod heartbeats;
 mod plans;
+mod stopstart;
 
 use super::flags::*;
 use super::*;
@@ -61,6 +62,7 @@ fn attach_pid(s: &mut HamState, name: &str, pid: i64) -> Result<Applied> {
         pidfile: None,
         heartbeat: None,
         now_ns: 1_000,
+        stop: Default::default(),
     })
 }
 

@@ -250,6 +250,7 @@ fn build(s: &mut HamState, toks: &[String]) {
                     hpdh: 2,
                 }),
                 now_ns: 1_000,
+                stop: Default::default(),
             }
         }
         "condition" => {

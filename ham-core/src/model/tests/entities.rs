@@ -121,6 +121,7 @@ fn e2_attach_without_pid_starts_the_line_and_needs_one() {
         pidfile: None,
         heartbeat: None,
         now_ns: 5,
+        stop: Default::default(),
     };
     assert_eq!(errno(s.apply(cmd(None))), Errno::Einval);
     assert_eq!(errno(s.apply(cmd(Some("  ")))), Errno::Einval);
@@ -254,6 +255,7 @@ fn e7_dead_entity_without_restart_is_removed_unless_keepondeath() {
         pidfile: None,
         heartbeat: None,
         now_ns: 0,
+        stop: Default::default(),
     };
     s.apply(keep).unwrap();
     s.apply(death_outcome(&s, None)).unwrap();
