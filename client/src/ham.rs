@@ -169,6 +169,7 @@ impl Ham {
             period_ns: u64::try_from(heartbeat.period.as_nanos()).unwrap_or(u64::MAX),
             hpdl: heartbeat.hpdl,
             hpdh: heartbeat.hpdh,
+            ..Default::default()
         };
         self.write(req, |mut c, r| async move { c.attach(r).await })
             .await

@@ -114,7 +114,7 @@ impl HamState {
         e.stats.since_ns = now_ns;
         let instance = e.stats.instance;
         Ok(Applied {
-            response: Response::Done,
+            response: Response::Entity(handle.clone()),
             effects: vec![Effect::Spawn {
                 node: handle.node,
                 entity: handle,

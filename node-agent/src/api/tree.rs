@@ -163,6 +163,10 @@ fn entity_info(
         conditions,
         uid: e.uid,
         pidfile: e.pidfile.clone().unwrap_or_default(),
+        stopped: e.stopped,
+        warn_signal: e.stop.warn_signal,
+        grace_ms: e.stop.grace_ms,
+        kill_mode: super::convert::kill_mode_pb(e.stop.kill_mode).into(),
     })
 }
 

@@ -84,6 +84,7 @@ impl Calls {
                 hpdh: r.hpdh,
             }),
             now_ns: now_ns(),
+            stop: cv::stop_policy(r.warn_signal, r.grace_ms, r.kill_mode)?,
         };
         let handle = entity_of(self.node.write(cmd).await?)?;
         if handle.node_id == self.local() {
