@@ -260,32 +260,6 @@ pub enum ActionKindPb {
     Log(pb::LogAction),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn e1_pids_above_pid_max_or_negative_are_einval() {
-        for (p, required) in [
-            (1i64 << 32, false),
-            ((1 << 32) + 5, true),
-            (PID_MAX_LIMIT + 1, true),
-            (PID_MAX_LIMIT + 1, false),
-            (i64::MAX, false),
-            (-1, true),
-            (i64::MIN, true),
-            (0, true),
-        ] {
-            let e = pid("pid", p, required).unwrap_err();
-            assert_eq!(e.errno, Errno::Einval, "{p}");
-        }
-        assert_eq!(pid("pid", 0, false).unwrap(), 0);
-        assert_eq!(pid("pid", -1, false).unwrap(), -1);
-        assert_eq!(pid("pid", 1, true).unwrap(), 1);
-        assert_eq!(pid("pid", PID_MAX_LIMIT, true).unwrap(), PID_MAX_LIMIT);
-    }
-}
-
 /// The stop policy of an attach (HAM-CONTRACT S2, L1): 0 is the default
 /// warning signal and an absent grace the default grace; the model checks
 /// the values (EINVAL).
@@ -315,5 +289,31 @@ pub fn kill_mode_pb(k: m::KillMode) -> pb::KillMode {
     match k {
         m::KillMode::Group => pb::KillMode::Group,
         m::KillMode::Process => pb::KillMode::Process,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e1_pids_above_pid_max_or_negative_are_einval() {
+        for (p, required) in [
+            (1i64 << 32, false),
+            ((1 << 32) + 5, true),
+            (PID_MAX_LIMIT + 1, true),
+            (PID_MAX_LIMIT + 1, false),
+            (i64::MAX, false),
+            (-1, true),
+            (i64::MIN, true),
+            (0, true),
+        ] {
+            let e = pid("pid", p, required).unwrap_err();
+            assert_eq!(e.errno, Errno::Einval, "{p}");
+        }
+        assert_eq!(pid("pid", 0, false).unwrap(), 0);
+        assert_eq!(pid("pid", -1, false).unwrap(), -1);
+        assert_eq!(pid("pid", 1, true).unwrap(), 1);
+        assert_eq!(pid("pid", PID_MAX_LIMIT, true).unwrap(), PID_MAX_LIMIT);
     }
 }

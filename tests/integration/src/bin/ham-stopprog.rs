@@ -52,6 +52,9 @@ fn instance() -> String {
 /// give the agent this long first.
 const PLACEMENT: Duration = Duration::from_millis(100);
 
+// The workers and children run until the stop under test ends them; their
+// parent never exits on its own, so it never waits for them.
+#[allow(clippy::zombie_processes)]
 fn nginx(port: &str, out: &str) -> ! {
     let listener = match TcpListener::bind(format!("127.0.0.1:{port}")) {
         Ok(l) => l,
@@ -97,6 +100,7 @@ fn worker() -> ! {
     }
 }
 
+#[allow(clippy::zombie_processes)]
 fn forker(out: &str, escape: bool) -> ! {
     std::thread::sleep(PLACEMENT);
     let mut cmd = Command::new("/bin/sleep");
