@@ -6,6 +6,7 @@ use ham_proto::ham::v1::{self as pb, ConditionType, EntityHandle};
 
 use crate::ham::{Ham, HamResult, Heartbeat};
 use crate::node::NodeSel;
+use crate::stopping::StopPolicy;
 
 /// Where a started process's standard output and error go.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -93,6 +94,8 @@ pub struct Attach {
     pub process: ProcessOptions,
     /// Conditions created with the entity, before its process starts.
     pub conditions: Vec<pb::AttachCondition>,
+    /// How its processes are stopped (S2, L1).
+    pub stop: StopPolicy,
 }
 
 impl Attach {
@@ -125,6 +128,12 @@ impl Attach {
             hpdh: self.heartbeat.hpdh,
             process: (self.process != ProcessOptions::default()).then(|| self.process.to_proto()),
             conditions: self.conditions.clone(),
+            warn_signal: self.stop.warn_signal,
+            grace_ms: self
+                .stop
+                .grace
+                .map(|g| u64::try_from(g.as_millis()).unwrap_or(u64::MAX)),
+            kill_mode: self.stop.kill_mode.into(),
         }
     }
 }

@@ -38,6 +38,7 @@ mod ham;
 mod node;
 mod retry;
 mod shared;
+mod stopping;
 mod streams;
 
 pub use actions::{Pulse, Signal};
@@ -50,6 +51,7 @@ pub use retry::{REQUEST_ID_METADATA, WriteRetry, new_request_id};
 pub use shared::{
     ham_connect, ham_connect_to, ham_connection_count, ham_disconnect, ham_disconnect_from,
 };
+pub use stopping::{KillMode, StopPolicy};
 pub use streams::{HeartbeatConnection, PulseChannel};
 
 /// The generated `ham.v1` types, for fields this crate does not wrap.

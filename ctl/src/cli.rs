@@ -84,6 +84,11 @@ pub enum Command {
     Verbose(cmd::verbose::Args),
     /// Stop the HAM of a node (its processes keep running).
     Stop(cmd::stop::Args),
+    /// Stop an entity's processes (warning signal, grace, SIGKILL); it keeps
+    /// its conditions and no recovery runs, until start-entity.
+    StopEntity(cmd::stop_entity::Args),
+    /// Start a stopped entity again by its restart line.
+    StartEntity(cmd::start_entity::Args),
     /// List a level of the HAM tree.
     Ls(cmd::ls::Args),
     /// Show an `.info` file or an action of the HAM tree.

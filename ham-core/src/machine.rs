@@ -313,6 +313,7 @@ mod tests {
             now_ns: 3,
             options: Default::default(),
             conditions: Vec::new(),
+            stop: Default::default(),
         };
         m.apply(ctx(2), &encode_command(&attach)).unwrap();
         // RegisterNode tells every transport the address; Attach asks to monitor.

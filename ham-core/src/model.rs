@@ -14,6 +14,7 @@ mod objects;
 mod options;
 mod outcome;
 mod state;
+mod stopstart;
 mod types;
 
 #[cfg(test)]
@@ -36,4 +37,5 @@ pub use options::{
     ProcessOptions, RunAs, UNLIMITED, User, check_options, parse_limit_values,
 };
 pub use state::{Context, DEFAULT_VERBOSITY, HamState, NodeMeta};
+pub use stopstart::{check_stop_policy, valid_signal};
 pub use types::*;

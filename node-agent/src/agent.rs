@@ -19,6 +19,8 @@ mod pulses;
 mod readopt;
 mod recovery;
 mod runner;
+mod stopping;
+mod stops;
 mod waitpath;
 mod watching;
 
@@ -66,6 +68,8 @@ pub struct Ctx {
     pub agent_id: String,
     /// Start times of the processes it watches (E11).
     pub records: crate::process::identity::Records,
+    /// The entities' cgroups, where the node has a usable hierarchy (L1).
+    pub cgroups: Option<crate::process::cgroup::Cgroups>,
 }
 
 /// Messages to the agent task.
@@ -110,6 +114,15 @@ pub enum Msg {
         /// The daemon, or None: treat the launcher's exit as a death.
         daemon: Option<u32>,
     },
+    /// What a dead main process left behind is stopped (L1): its recovery may run.
+    LeftoversStopped {
+        /// The entity.
+        uid: Uid,
+        /// The main process that died.
+        pid: u32,
+        /// How it ended.
+        exit: ExitInfo,
+    },
 }
 
 #[derive(Debug)]
@@ -126,6 +139,8 @@ struct Shared {
     pulses: Pulses,
     tx: mpsc::UnboundedSender<Msg>,
     started: Mutex<HashMap<Uid, Started>>,
+    /// Stop calls waiting for their entity's processes to be gone (L5).
+    stopping: Mutex<HashMap<Uid, Vec<oneshot::Sender<()>>>>,
 }
 
 /// Cheap handle on the agent for the API.
@@ -191,7 +206,40 @@ impl AgentHandle {
     }
 }
 
+impl AgentHandle {
+    /// Before a stop call of entity `uid` is written: the receiver resolves
+    /// once the agent has stopped its processes (L5).
+    pub fn expect_stopped(&self, uid: Uid) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        self.shared
+            .stopping
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(uid)
+            .or_default()
+            .push(tx);
+        rx
+    }
+
+    /// Before a start call of entity `uid` is written: [`AgentHandle::wait_started`]
+    /// then waits for the new process, not for the start of an earlier one.
+    pub fn expect_start(&self, uid: Uid) {
+        self.shared.forget_started(uid);
+    }
+}
+
 impl Shared {
+    fn mark_stopped(&self, uid: Uid) {
+        let waiters = self
+            .stopping
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&uid);
+        for w in waiters.into_iter().flatten() {
+            let _ = w.send(());
+        }
+    }
+
     fn mark_started(&self, uid: Uid) {
         let mut started = self.started.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(Started::Waiting(waiters)) = started.insert(uid, Started::Done) {
@@ -216,7 +264,8 @@ fn effect_node(e: &Effect) -> Option<NodeId> {
         Effect::Spawn { node, .. }
         | Effect::Monitor { node, .. }
         | Effect::Unmonitor { node, .. }
-        | Effect::StopNode { node } => Some(*node),
+        | Effect::StopNode { node }
+        | Effect::Stop { node, .. } => Some(*node),
         Effect::Run(plan) if plan.node == CLUSTER_NODE_ID => None,
         Effect::Run(plan) => Some(plan.node),
         Effect::PeerAddress { .. } => None,
@@ -263,6 +312,7 @@ pub fn start(
     let pulses = Pulses::default();
     let notify_socket = data_dir.join("notify.sock");
     let notify_rx = notify::bind(&notify_socket)?;
+    let agent_id = crate::process::identity::agent_id(data_dir)?;
     let ctx = Arc::new(Ctx {
         node,
         cluster,
@@ -273,8 +323,9 @@ pub fn start(
         pulses: pulses.clone(),
         logs: LogDir::new(data_dir.join("logs"))?,
         notify_socket,
-        agent_id: crate::process::identity::agent_id(data_dir)?,
+        agent_id: agent_id.clone(),
         records: crate::process::identity::Records::open(data_dir)?,
+        cgroups: crate::process::cgroup::Cgroups::setup(&agent_id),
     });
     let shared = Arc::new(Shared {
         node_id,
@@ -282,6 +333,7 @@ pub fn start(
         pulses,
         tx: tx.clone(),
         started: Mutex::default(),
+        stopping: Mutex::default(),
     });
 
     let (miss_tx, mut miss_rx) = mpsc::unbounded_channel();

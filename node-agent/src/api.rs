@@ -9,6 +9,7 @@ mod attach;
 pub mod convert;
 mod members;
 mod reads;
+mod stopstart;
 mod streams;
 mod tree;
 mod writes;
@@ -137,6 +138,8 @@ ham_service! {
     tree(pb::TreeRequest) -> pb::HamTree;
     add_node(pb::AddNodeRequest) -> pb::ClusterReply;
     remove_node(pb::RemoveNodeRequest) -> pb::ClusterReply;
+    entity_stop(pb::EntityStopRequest) -> pb::Empty;
+    entity_start(pb::EntityStartRequest) -> pb::EntityHandle;
     }
     streams {
         async fn heartbeat_stream(

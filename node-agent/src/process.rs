@@ -9,6 +9,7 @@
 #![allow(unsafe_code)]
 
 pub mod asyncfd;
+pub mod cgroup;
 pub mod daemon;
 pub mod identity;
 pub mod pidfd;

@@ -130,6 +130,16 @@ pub struct Args {
     /// Run them with this group (name or gid) instead of the user's primary one.
     #[arg(long, value_name = "GROUP")]
     pub group: Option<String>,
+    /// The warning signal a stop sends first (number or name; default SIGTERM).
+    #[arg(long, value_name = "SIGNAL", value_parser = super::kind::parse_signal)]
+    pub warn_signal: Option<i32>,
+    /// How long a stop waits after the warning before SIGKILL (default 10000).
+    #[arg(long, value_name = "MS")]
+    pub grace_ms: Option<u64>,
+    /// What a stop reaches: every process of the entity (`group`, the
+    /// default) or its main process alone (`process`).
+    #[arg(long, value_name = "MODE", value_parser = ["group", "process"])]
+    pub kill_mode: Option<String>,
 }
 
 impl Args {
@@ -161,6 +171,14 @@ impl Args {
             user: self.user.clone(),
             group: self.group.clone(),
         };
+        let stop = ham_client::StopPolicy {
+            warn_signal: self.warn_signal.unwrap_or(0),
+            grace: self.grace_ms.map(std::time::Duration::from_millis),
+            kill_mode: match self.kill_mode.as_deref() {
+                Some("process") => ham_client::KillMode::Process,
+                _ => ham_client::KillMode::Group,
+            },
+        };
         let mut spec = Attach {
             pid: self.pid.unwrap_or(0),
             command_line: self.cmd.clone().unwrap_or_default(),
@@ -173,6 +191,7 @@ impl Args {
             flags,
             process,
             conditions: Vec::new(),
+            stop,
         };
         if let Some(line) = self.restart_line() {
             let rearm = flags::HREARMAFTERRESTART;
@@ -228,6 +247,29 @@ mod tests {
         assert_eq!(
             attach(&["web", "--restart"]).unwrap_err(),
             ErrorKind::MissingRequiredArgument
+        );
+    }
+
+    #[test]
+    fn s2_stop_options_parse() {
+        let a = attach(&[
+            "web",
+            "--cmd",
+            "/bin/web",
+            "--warn-signal",
+            "SIGUSR1",
+            "--grace-ms",
+            "250",
+            "--kill-mode",
+            "process",
+        ])
+        .unwrap();
+        assert_eq!(a.warn_signal, Some(10));
+        assert_eq!(a.grace_ms, Some(250));
+        assert_eq!(a.kill_mode.as_deref(), Some("process"));
+        assert_eq!(
+            attach(&["web", "--cmd", "/bin/web", "--kill-mode", "all"]).unwrap_err(),
+            ErrorKind::InvalidValue
         );
     }
 

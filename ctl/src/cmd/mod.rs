@@ -16,8 +16,10 @@ pub mod ls;
 pub mod node;
 pub mod nodes;
 pub mod raise;
+pub mod start_entity;
 pub mod state;
 pub mod stop;
+pub mod stop_entity;
 pub mod verbose;
 
 use ham_client::proto::{EntityInfo, HamTree};
@@ -137,6 +139,8 @@ pub async fn dispatch(command: Command, ctx: &Ctx) -> CtlResult {
         Command::State(a) => a.run(ctx).await,
         Command::Verbose(a) => a.run(ctx).await,
         Command::Stop(a) => a.run(ctx).await,
+        Command::StopEntity(a) => a.run(ctx).await,
+        Command::StartEntity(a) => a.run(ctx).await,
         Command::Ls(a) => a.run(ctx).await,
         Command::Cat(a) => a.run(ctx).await,
         Command::Nodes(a) => a.run(ctx).await,

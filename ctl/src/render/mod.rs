@@ -200,8 +200,42 @@ pub fn entity_info(e: &EntityInfo) -> String {
     if !e.enabled {
         out.kv("Enabled", "OFF");
     }
+    stop_policy(&mut out, e);
     out.0
 }
+
+/// Whether a stop call stopped the entity (L5), and the parts of its stop
+/// policy (S2, L1) that differ from the defaults (SIGTERM, 10 s, group), so
+/// that an entity as the guide shows it reads as the guide shows it. A
+/// warning signal of 0 means a server that sends no policy.
+fn stop_policy(out: &mut Lines, e: &EntityInfo) {
+    use ham_client::proto::{EntityKind, KillMode};
+    if !matches!(
+        EntityKind::try_from(e.kind),
+        Ok(EntityKind::Attached | EntityKind::AttachedSelf)
+    ) {
+        return;
+    }
+    if e.stopped {
+        out.kv("Stopped", "ON");
+    }
+    if e.warn_signal == 0 {
+        return;
+    }
+    if e.warn_signal != DEFAULT_WARN_SIGNAL {
+        out.kv("Stop Signal", e.warn_signal);
+    }
+    if e.grace_ms != DEFAULT_GRACE_MS {
+        out.kv("Stop Grace", format!("{} ms", e.grace_ms));
+    }
+    if KillMode::try_from(e.kill_mode) == Ok(KillMode::Process) {
+        out.kv("Kill Mode", "process");
+    }
+}
+
+/// The stop policy a server applies when an attach names none.
+const DEFAULT_WARN_SIGNAL: i32 = 15;
+const DEFAULT_GRACE_MS: u64 = 10_000;
 
 /// A condition's `.info`.
 pub fn condition_info(e: &EntityInfo, c: &ConditionInfo) -> String {

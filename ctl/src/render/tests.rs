@@ -340,3 +340,32 @@ Enabled : OFF
 ";
     assert_eq!(action_file(&e, c, &signal), expected);
 }
+
+#[test]
+fn l5_entity_info_shows_a_stopped_entity_and_its_stop_policy() {
+    let mut e = inetd();
+    e.warn_signal = 15;
+    e.grace_ms = 10_000;
+    e.kill_mode = ham_client::proto::KillMode::Group.into();
+    let plain = entity_info(&e);
+    assert!(!plain.contains("Stop"), "defaults are not shown: {plain}");
+    e.stopped = true;
+    e.pid = 0;
+    e.warn_signal = 10;
+    e.grace_ms = 500;
+    e.kill_mode = ham_client::proto::KillMode::Process.into();
+    let expected = "\
+Path : inetd
+Entity Pid : 0
+Num conditions : 1
+Entity type : ATTACHED
+Stats:
+Created : 2001/08/30 23:04:49:930148650
+Num Restarts : 0
+Stopped : ON
+Stop Signal : 10
+Stop Grace : 500 ms
+Kill Mode : process
+";
+    assert_eq!(entity_info(&e), expected);
+}

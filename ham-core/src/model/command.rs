@@ -110,6 +110,8 @@ pub enum Command {
         /// Conditions (with their actions) that exist before the process
         /// starts: all of them or, refused, nothing (L6).
         conditions: Vec<ConditionSpec>,
+        /// How its processes are stopped (S2, L1).
+        stop: StopPolicy,
     },
     /// `ham_attach_self`.
     AttachSelf {
@@ -271,6 +273,19 @@ pub enum Command {
         /// How each went.
         results: Vec<ActionResult>,
     },
+    /// Stop an entity (L5): its processes are stopped (S2), it keeps its
+    /// conditions and actions, and no DEATH recovery runs.
+    StopEntity {
+        /// The entity.
+        entity: EntityRef,
+    },
+    /// Start a stopped (or dead and kept) entity again by its restart line (L5).
+    StartEntity {
+        /// The entity.
+        entity: EntityRef,
+        /// When.
+        now_ns: TimeNs,
+    },
 }
 
 /// What a command answers.
@@ -337,6 +352,16 @@ pub enum Effect {
         id: NodeId,
         /// Its address.
         address: String,
+    },
+    /// Stop the entity's processes (S2) and stop watching them, with no
+    /// DEATH recovery (L5).
+    Stop {
+        /// The node that runs them.
+        node: NodeId,
+        /// The entity (with uid).
+        entity: EntityRef,
+        /// How.
+        policy: StopPolicy,
     },
 }
 

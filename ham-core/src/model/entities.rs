@@ -9,6 +9,7 @@ use super::flags::{ENTITY_FLAGS, check_flags};
 use super::names::{check_name, check_path, quoted};
 use super::options::{ProcessOptions, check_options};
 use super::state::HamState;
+use super::stopstart::check_stop_policy;
 use super::types::*;
 
 fn check_entity_name(node: NodeId, name: &str) -> Result<()> {
@@ -36,6 +37,7 @@ struct Joining {
     heartbeat: Option<HeartbeatSpec>,
     flags: u32,
     options: ProcessOptions,
+    stop: Option<StopPolicy>,
 }
 
 /// What `ham_attach` asks for.
@@ -47,6 +49,7 @@ pub(crate) struct AttachSpec {
     pub pidfile: Option<String>,
     pub heartbeat: Option<HeartbeatSpec>,
     pub options: ProcessOptions,
+    pub stop: StopPolicy,
 }
 
 /// E4: a heartbeat promise needs a period of at least HAMHBEATMIN and hpdl <= hpdh;
@@ -84,10 +87,12 @@ impl HamState {
             pidfile,
             heartbeat,
             options,
+            stop,
         } = how;
         check_entity_name(node, name)?;
         check_flags("an entity", flags, ENTITY_FLAGS)?;
         check_options(&options)?;
+        check_stop_policy(&stop)?;
         let command_line = command_line.filter(|l| !l.trim().is_empty());
         let argv = match &command_line {
             Some(line) => Some(parse_command_line(line)?),
@@ -113,6 +118,7 @@ impl HamState {
             heartbeat,
             flags,
             options,
+            stop: Some(stop),
         };
         self.join(node, name, joining, now_ns)
     }
@@ -143,6 +149,7 @@ impl HamState {
             heartbeat,
             flags,
             options: ProcessOptions::default(),
+            stop: None,
         };
         self.join(node, name, joining, now_ns)
     }
@@ -174,6 +181,10 @@ impl HamState {
         e.heartbeat = j.heartbeat;
         e.flags |= j.flags;
         e.options = j.options;
+        if let Some(stop) = j.stop {
+            e.stop = stop;
+        }
+        e.stopped = false;
         e.stats.instance = 1;
         e.stats.since_ns = now_ns;
         let handle = EntityRef {
@@ -294,6 +305,10 @@ impl HamState {
         let e = self.entity_mut(r)?;
         if e.kind == EntityKind::Global || e.kind == EntityKind::Placeholder {
             return Err(HamError::new(Errno::Einval, "this entity has no process"));
+        }
+        // A start reported after a stop call (L5) names a process the stop ends.
+        if e.stopped {
+            return Ok(Applied::just(Response::Done));
         }
         e.pid = pid;
         Ok(Applied::just(Response::Done))

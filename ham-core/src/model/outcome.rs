@@ -50,7 +50,8 @@ impl HamState {
         e.stats.last_exit = Some(exit);
         match restarted {
             Some((pid, at)) => {
-                e.pid = pid;
+                // A stop call (L5) that came after the restart ends the new process.
+                e.pid = if e.stopped { 0 } else { pid };
                 e.stats.restarted_ns = at;
                 e.stats.since_ns = at;
                 e.stats.restarts = e.stats.restarts.saturating_add(1);
@@ -59,7 +60,9 @@ impl HamState {
                 pruned.apply(e);
                 Ok(Applied::just(Response::Done))
             }
-            None if stays_after_death(e, false) => {
+            // A stopped entity keeps its conditions (L5), also when a death
+            // raced with the stop call.
+            None if stays_after_death(e, false) || e.stopped => {
                 e.pid = 0;
                 Ok(Applied::just(Response::Done))
             }

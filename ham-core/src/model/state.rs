@@ -91,6 +91,7 @@ impl HamState {
                 now_ns,
                 options,
                 conditions,
+                stop,
             } => {
                 let how = AttachSpec {
                     pid,
@@ -99,6 +100,7 @@ impl HamState {
                     pidfile,
                     heartbeat,
                     options,
+                    stop,
                 };
                 self.attach_with(node, &name, how, conditions, now_ns)
             }
@@ -182,6 +184,8 @@ impl HamState {
                 self.record_results(&results);
                 Ok(Applied::just(Response::Done))
             }
+            Command::StopEntity { entity } => self.stop_entity(&entity),
+            Command::StartEntity { entity, now_ns } => self.start_entity(&entity, now_ns),
         }
     }
 

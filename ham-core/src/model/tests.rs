@@ -6,6 +6,7 @@ mod conditions;
 mod entities;
 mod heartbeats;
 mod plans;
+mod stopstart;
 
 use super::flags::*;
 use super::*;
@@ -64,6 +65,7 @@ fn attach_pid(s: &mut HamState, name: &str, pid: i64) -> Result<Applied> {
         now_ns: 1_000,
         options: Default::default(),
         conditions: Vec::new(),
+        stop: Default::default(),
     })
 }
 

@@ -313,6 +313,49 @@ pub struct HeartbeatSpec {
 /// Shortest heartbeat period: 10 ms.
 pub const HAMHBEATMIN_NS: u64 = ham_vocab::flags::HAMHBEATMIN;
 
+/// Which of an entity's processes a stop reaches (HAM-CONTRACT L1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KillMode {
+    /// Every process of the entity: its process group and, where the node
+    /// has one, its cgroup (systemd's `KillMode=control-group`).
+    #[default]
+    Group,
+    /// The main process alone; the rest keeps running (`KillMode=process`).
+    Process,
+}
+
+/// The warning signal a stop sends first, unless the entity names another: SIGTERM.
+pub const DEFAULT_WARN_SIGNAL: i32 = 15;
+/// How long a stop waits after the warning before SIGKILL, unless the entity says: 10 s.
+pub const DEFAULT_GRACE_MS: u64 = 10_000;
+/// The longest grace an entity may ask for: 5 minutes. A stop holds up the
+/// restart of a dead entity's leftovers (L1) and the answer of a stop call
+/// (L5) for this long, so an unbounded value would let one entity stall its
+/// recovery for ever; systemd's default `TimeoutStopSec=` is 90 s.
+pub const MAX_GRACE_MS: u64 = 300_000;
+
+/// How an entity's processes are stopped (HAM-CONTRACT S2): the warning
+/// signal, the grace after it, then SIGKILL of what remains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopPolicy {
+    /// The warning signal (a Linux signal number).
+    pub warn_signal: i32,
+    /// Milliseconds between the warning and SIGKILL (0: SIGKILL at once).
+    pub grace_ms: u64,
+    /// Which processes a stop reaches.
+    pub kill_mode: KillMode,
+}
+
+impl Default for StopPolicy {
+    fn default() -> Self {
+        StopPolicy {
+            warn_signal: DEFAULT_WARN_SIGNAL,
+            grace_ms: DEFAULT_GRACE_MS,
+            kill_mode: KillMode::Group,
+        }
+    }
+}
+
 /// An entity: a process (or a placeholder, or a global entity) and its conditions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entity {
@@ -342,6 +385,11 @@ pub struct Entity {
     pub state: i64,
     /// How its processes are started (L7) and who they run as (P4).
     pub options: ProcessOptions,
+    /// How its processes are stopped (S2, L1).
+    pub stop: StopPolicy,
+    /// Stopped by a stop call (L5): no process runs and none is started
+    /// until a start call.
+    pub stopped: bool,
 }
 
 impl Entity {
@@ -364,6 +412,8 @@ impl Entity {
             heartbeat: None,
             state: 0,
             options: ProcessOptions::default(),
+            stop: StopPolicy::default(),
+            stopped: false,
         }
     }
 

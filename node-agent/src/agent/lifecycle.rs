@@ -17,6 +17,9 @@ pub(super) struct Watched {
     pub(super) started: tokio::time::Instant,
     /// Our child (exit status known), or a process watched through a pidfd.
     pub(super) child: bool,
+    /// The process group its processes share (the started process's own), if
+    /// it leads one: what a stop signals besides the cgroup (L1).
+    pub(super) group: Option<u32>,
 }
 
 /// The owner task's state.
@@ -82,6 +85,9 @@ impl Agent {
                     launcher,
                     daemon,
                 } => self.on_adopt(uid, launcher, daemon),
+                Msg::LeftoversStopped { uid, pid, exit } => {
+                    self.on_leftovers_stopped(uid, pid, exit)
+                }
             }
         }
     }
@@ -139,6 +145,7 @@ impl Agent {
                     self.ctx.cluster.transport().set_peer(id, address);
                 }
             }
+            Effect::Stop { entity, policy, .. } => self.stop_entity(entity, policy),
             Effect::StopNode { node } if node == self.ctx.node_id => self.stop.notify_one(),
             Effect::StopNode { .. } => {}
         }

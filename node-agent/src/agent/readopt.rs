@@ -42,9 +42,13 @@ impl Agent {
         let mut marked = identity::marked_processes(&self.ctx.agent_id);
         let uids: HashSet<u64> = entities.iter().map(|e| e.uid).collect();
         self.ctx.records.retain(&uids);
+        if let Some(cgroups) = &self.ctx.cgroups {
+            cgroups.retain(&uids);
+        }
         let mut tally = Tally::default();
         for e in entities {
-            if matches!(e.kind, EntityKind::Placeholder | EntityKind::Global) {
+            // A stopped entity runs nothing until a start call (L5).
+            if matches!(e.kind, EntityKind::Placeholder | EntityKind::Global) || e.stopped {
                 continue;
             }
             let entity = EntityRef {
@@ -76,6 +80,7 @@ impl Agent {
                         pid,
                         started: self.ctx.clock.mono(),
                         child: false,
+                        group: Some(pid),
                     };
                     self.watched.insert(e.uid, w.clone());
                     self.recover(w, ExitInfo::Unknown);

@@ -44,9 +44,19 @@ impl Agent {
         self.recover(w, ExitInfo::Unknown);
     }
 
-    /// A death: decide from the local replica, restart first, run the rest,
-    /// propose the outcome (HAM-CONTRACT D3, A3, K4, E7).
+    /// A death: first what the dead main process left is stopped (L1,
+    /// `stops`), at once when nothing is left; then the recovery.
     pub(super) fn recover(&mut self, w: Watched, exit: ExitInfo) {
+        if self.stop_leftovers(&w, exit) {
+            return;
+        }
+        self.recover_now(w, exit);
+    }
+
+    /// A death with nothing of the entity left running: decide from the
+    /// local replica, restart first, run the rest, propose the outcome
+    /// (HAM-CONTRACT D3, A3, K4, E7).
+    pub(super) fn recover_now(&mut self, w: Watched, exit: ExitInfo) {
         let uid = w.entity.uid.unwrap_or(0);
         let died_ns = now_ns();
         let decision = self.ctx.node.read_now(|s| decide_death(s, &w.entity, exit));

@@ -20,6 +20,10 @@ impl Agent {
             tracing::info!(entity = %w.entity.name, pid = w.pid, "no longer monitored");
         }
         self.ctx.heartbeats.remove(uid);
+        if let Some(cgroups) = &self.ctx.cgroups {
+            // Only an empty one goes: a detached entity's processes keep running (E6).
+            cgroups.remove(uid);
+        }
         self.shared.forget_started(uid);
         self.queued.remove(&uid);
         self.blocking.remove(&uid);
@@ -64,6 +68,7 @@ impl Agent {
                         pid: 0,
                         started: self.ctx.clock.mono(),
                         child: true,
+                        group: None,
                     },
                 );
                 let _ = self.tx.send(Msg::Died {
@@ -106,6 +111,12 @@ impl Agent {
         }
         let spec = launch.spec(argv, env);
         let (pid, exited) = self.ctx.reaper.spawn_watched(|| spawn::spawn(&spec))?;
+        if let Some(cgroups) = &self.ctx.cgroups
+            && let Err(e) = cgroups.place(uid, pid)
+        {
+            // Its process group still holds what it starts.
+            tracing::warn!(entity = %entity.name, pid, error = %e, "cannot place the process in its cgroup");
+        }
         let tx = self.tx.clone();
         let span = tracing::info_span!("watcher", entity = %entity.name, uid, pid);
         tokio::spawn(
@@ -123,6 +134,8 @@ impl Agent {
                 pid,
                 started: self.ctx.clock.mono(),
                 child: true,
+                // Started with process_group(0): it leads its own group.
+                group: Some(pid),
             },
         );
         if let Some(hb) = hb {
@@ -184,6 +197,12 @@ impl Agent {
             }
         }
         tracing::info!(entity = %entity.name, pid, "monitoring");
+        // A process that leads its own group stops with it; a daemon followed
+        // from its launcher keeps the launcher's group too (L1).
+        let group = identity::stat(pid)
+            .filter(|s| s.pgid == pid)
+            .map(|_| pid)
+            .or_else(|| self.watched.get(&uid).and_then(|w| w.group));
         self.watched.insert(
             uid,
             Watched {
@@ -191,6 +210,7 @@ impl Agent {
                 pid,
                 started: self.ctx.clock.mono(),
                 child: ours,
+                group,
             },
         );
         if let Some(hb) = hb {

@@ -260,6 +260,38 @@ pub enum ActionKindPb {
     Log(pb::LogAction),
 }
 
+/// The stop policy of an attach (HAM-CONTRACT S2, L1): 0 is the default
+/// warning signal and an absent grace the default grace; the model checks
+/// the values (EINVAL).
+pub fn stop_policy(
+    warn_signal: i32,
+    grace_ms: Option<u64>,
+    kill_mode: i32,
+) -> Result<m::StopPolicy> {
+    let kill_mode = match pb::KillMode::try_from(kill_mode) {
+        Ok(pb::KillMode::Unspecified | pb::KillMode::Group) => m::KillMode::Group,
+        Ok(pb::KillMode::Process) => m::KillMode::Process,
+        Err(_) => return Err(einval(format!("unknown kill mode {kill_mode}"))),
+    };
+    Ok(m::StopPolicy {
+        warn_signal: if warn_signal == 0 {
+            m::DEFAULT_WARN_SIGNAL
+        } else {
+            warn_signal
+        },
+        grace_ms: grace_ms.unwrap_or(m::DEFAULT_GRACE_MS),
+        kill_mode,
+    })
+}
+
+/// A kill mode on the wire.
+pub fn kill_mode_pb(k: m::KillMode) -> pb::KillMode {
+    match k {
+        m::KillMode::Group => pb::KillMode::Group,
+        m::KillMode::Process => pb::KillMode::Process,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -164,6 +164,10 @@ fn entity_info(
         uid: e.uid,
         pidfile: e.pidfile.clone().unwrap_or_default(),
         process: super::attach::process_options_pb(&e.options),
+        stopped: e.stopped,
+        warn_signal: e.stop.warn_signal,
+        grace_ms: e.stop.grace_ms,
+        kill_mode: super::convert::kill_mode_pb(e.stop.kill_mode).into(),
     })
 }
 

@@ -90,6 +90,7 @@ impl Calls {
             now_ns: now_ns(),
             options,
             conditions,
+            stop: cv::stop_policy(r.warn_signal, r.grace_ms, r.kill_mode)?,
         };
         let handle = entity_of(self.node.write(cmd).await?)?;
         if handle.node_id == self.local() {

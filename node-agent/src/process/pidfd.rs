@@ -3,7 +3,7 @@
 
 use super::asyncfd::{self, Owned};
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd as _, FromRawFd, OwnedFd};
 use tokio::io::unix::AsyncFd;
 
 /// An open pidfd: stays valid for this very process even if its pid is reused.
@@ -25,6 +25,42 @@ impl PidFd {
         // SAFETY: `fd` was just returned by the kernel, is open, and nothing else owns it.
         let owned = unsafe { OwnedFd::from_raw_fd(fd) };
         Ok(PidFd(asyncfd::register(owned)?))
+    }
+
+    /// Sends `signal` to this very process, never to a later one that reuses
+    /// its pid (ESRCH once it has exited).
+    pub fn send_signal(&self, signal: i32) -> io::Result<()> {
+        let fd = self.0.get_ref().as_raw_fd();
+        // SAFETY: pidfd_send_signal takes a pidfd we own (open for the whole
+        // call), a signal number, a null siginfo (the kernel fills in one as
+        // for kill(2)) and flags; it writes no memory of ours.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                fd,
+                signal,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether the process has exited already (polls the pidfd once, without waiting).
+    pub fn has_exited(&self) -> bool {
+        let mut pfd = libc::pollfd {
+            fd: self.0.get_ref().as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: poll reads and writes the one pollfd we pass, which lives
+        // on this stack frame for the whole call; a zero timeout never blocks.
+        let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
+        rc > 0 && pfd.revents & libc::POLLIN != 0
     }
 
     /// Resolves when the process has exited (the pidfd polls readable).

@@ -1,6 +1,7 @@
 //! Local supervision with real processes: the guide's examples (simple and
 //! compound restart, notifications, the heartbeating deadlock, a daemonizing
-//! program, an sd_notify watchdog program) and the clauses they rest on.
+//! program, an sd_notify watchdog program, programs with workers) and the
+//! clauses they rest on.
 //!
 //! One test target, one file per feature; `fixture` holds what they share.
 
@@ -13,6 +14,8 @@ mod actions;
 mod compound;
 #[path = "supervision/daemons.rs"]
 mod daemons;
+#[path = "supervision/groups.rs"]
+mod groups;
 #[path = "supervision/heartbeats.rs"]
 mod heartbeats;
 #[path = "supervision/notify.rs"]
@@ -21,3 +24,5 @@ mod notify;
 mod options;
 #[path = "supervision/restart.rs"]
 mod restart;
+#[path = "supervision/stop.rs"]
+mod stop;

@@ -252,6 +252,7 @@ fn build(s: &mut HamState, toks: &[String]) {
                 now_ns: 1_000,
                 options: Default::default(),
                 conditions: Vec::new(),
+                stop: Default::default(),
             }
         }
         "condition" => {

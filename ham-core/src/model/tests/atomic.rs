@@ -15,6 +15,7 @@ fn spawn_with(conditions: Vec<ConditionSpec>, options: ProcessOptions) -> Comman
         now_ns: 7,
         options,
         conditions,
+        stop: Default::default(),
     }
 }
 

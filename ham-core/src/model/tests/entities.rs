@@ -123,6 +123,7 @@ fn e2_attach_without_pid_starts_the_line_and_needs_one() {
         now_ns: 5,
         options: Default::default(),
         conditions: Vec::new(),
+        stop: Default::default(),
     };
     assert_eq!(errno(s.apply(cmd(None))), Errno::Einval);
     assert_eq!(errno(s.apply(cmd(Some("  ")))), Errno::Einval);
@@ -258,6 +259,7 @@ fn e7_dead_entity_without_restart_is_removed_unless_keepondeath() {
         now_ns: 0,
         options: Default::default(),
         conditions: Vec::new(),
+        stop: Default::default(),
     };
     s.apply(keep).unwrap();
     s.apply(death_outcome(&s, None)).unwrap();
