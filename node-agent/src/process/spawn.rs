@@ -44,6 +44,15 @@ impl Credentials {
         let Some(gid) = run_as.gid() else {
             return Ok(None);
         };
+        // An agent that is not root may not change groups at all; asked for
+        // the user and group it already runs as, it has nothing to change.
+        let (euid, egid) = (nix::unistd::geteuid(), nix::unistd::getegid());
+        if !euid.is_root()
+            && run_as.uid().is_none_or(|u| u == euid.as_raw())
+            && gid == egid.as_raw()
+        {
+            return Ok(None);
+        }
         let groups = match &run_as.user {
             Some(user) => {
                 let name = CString::new(user.name.as_bytes())
