@@ -311,6 +311,7 @@ mod tests {
             pidfile: None,
             heartbeat: None,
             now_ns: 3,
+            pacing: None,
         };
         m.apply(ctx(2), &encode_command(&attach)).unwrap();
         // RegisterNode tells every transport the address; Attach asks to monitor.
@@ -339,6 +340,7 @@ mod tests {
             name: name.into(),
             flags: 0,
             now_ns: 0,
+            pacing: None,
         }
     }
 

@@ -11,6 +11,7 @@ mod heartbeat;
 mod names;
 mod objects;
 mod outcome;
+mod pacing;
 mod state;
 mod types;
 
@@ -19,7 +20,7 @@ mod tests;
 
 pub use cmdline::{LINE_MAX, parse_command_line};
 pub use command::*;
-pub use decide::{AfterDeath, DeathDecision, RestartStep, decide_death};
+pub use decide::{AfterDeath, DeathClock, DeathDecision, RestartStep, decide_death};
 pub use errno::{Errno, HamError, Result, StatusClass, eexist, einval, enoent};
 pub use events::{
     Event, ExecutorKind, ExecutorPlan, Plan, PlannedAction, condition_matches, plan_for_event,
@@ -27,6 +28,9 @@ pub use events::{
 pub use heartbeat::{HeartbeatMiss, HeartbeatState, HeartbeatTracker};
 pub use names::{
     NAME_MAX, PATH_MAX, QUOTE_MAX, Quoted, check_name, check_path, display_path, quoted,
+};
+pub use pacing::{
+    PACING_MAX_BURST, PACING_MAX_NS, Paced, Pacing, PacingHistory, PacingPolicy, next_restart,
 };
 pub use state::{Context, DEFAULT_VERBOSITY, HamState, NodeMeta};
 pub use types::*;

@@ -14,6 +14,7 @@ mod lifecycle;
 mod logs;
 mod notify;
 mod outcomes;
+mod pacing;
 mod pulses;
 mod readopt;
 mod recovery;
@@ -23,6 +24,7 @@ mod watching;
 
 pub use heartbeats::Heartbeats;
 pub use logs::LogDir;
+pub use pacing::PacingView;
 pub use pulses::Pulses;
 
 use crate::clock::{Clock, SystemClock};
@@ -109,6 +111,13 @@ pub enum Msg {
         /// The daemon, or None: treat the launcher's exit as a death.
         daemon: Option<u32>,
     },
+    /// The delay of a paced restart ended (L4).
+    PacedRestart {
+        /// The entity.
+        uid: Uid,
+        /// Which paced death, so a cancelled or replaced one is ignored.
+        seq: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -125,6 +134,8 @@ struct Shared {
     pulses: Pulses,
     tx: mpsc::UnboundedSender<Msg>,
     started: Mutex<HashMap<Uid, Started>>,
+    /// What `.info` shows of each entity's pacing (L4).
+    pacing: Mutex<HashMap<Uid, PacingView>>,
 }
 
 /// Cheap handle on the agent for the API.
@@ -153,6 +164,16 @@ impl AgentHandle {
     /// Last heartbeat and state of entity `uid`, if this node tracks it.
     pub fn heartbeat_view(&self, uid: Uid) -> Option<(i64, HeartbeatState)> {
         self.shared.heartbeats.view(uid)
+    }
+
+    /// The pacing of entity `uid`'s latest restart, if this node restarted it (L4).
+    pub fn pacing_view(&self, uid: Uid) -> Option<PacingView> {
+        self.shared
+            .pacing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&uid)
+            .copied()
     }
 
     /// The pulse channels of this node.
@@ -198,6 +219,20 @@ impl Shared {
                 let _ = w.send(());
             }
         }
+    }
+
+    fn set_pacing(&self, uid: Uid, view: PacingView) {
+        self.pacing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(uid, view);
+    }
+
+    fn forget_pacing(&self, uid: Uid) {
+        self.pacing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&uid);
     }
 
     fn forget_started(&self, uid: Uid) {
@@ -281,6 +316,7 @@ pub fn start(
         pulses,
         tx: tx.clone(),
         started: Mutex::default(),
+        pacing: Mutex::default(),
     });
 
     let (miss_tx, mut miss_rx) = mpsc::unbounded_channel();

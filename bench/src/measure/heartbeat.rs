@@ -100,6 +100,7 @@ pub fn run(
                 period_ns,
                 hpdl: 1,
                 hpdh: 1,
+                ..Default::default()
             })
             .await?;
         let tree = c.tree(NodeSel::Local, "hbeat", "", "", false).await?;

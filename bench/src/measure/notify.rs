@@ -80,6 +80,7 @@ pub fn run(rt: &Runtime, ham: &HamDaemon, exe: &Path, count: u64) -> anyhow::Res
         period_ns: 1_000_000_000,
         hpdl: 1,
         hpdh: 1,
+        ..Default::default()
     }))?;
     // One heartbeat first, to know ham tracks the sender.
     let mut line = String::new();

@@ -103,6 +103,9 @@ pub enum Command {
         heartbeat: Option<HeartbeatSpec>,
         /// When.
         now_ns: TimeNs,
+        /// How its restarts are paced (L4); None keeps what a placeholder
+        /// it fills was given, else the defaults.
+        pacing: Option<super::pacing::PacingPolicy>,
     },
     /// `ham_attach_self`.
     AttachSelf {
@@ -133,6 +136,9 @@ pub enum Command {
         flags: u32,
         /// When.
         now_ns: TimeNs,
+        /// How the restarts of the process that fills it are paced (L4);
+        /// None: the defaults.
+        pacing: Option<super::pacing::PacingPolicy>,
     },
     /// `ham_detach*`.
     Detach {

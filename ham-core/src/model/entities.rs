@@ -7,6 +7,7 @@ use super::errno::{Errno, HamError, Result, eexist, einval};
 use super::events::{Event, plan_for_event};
 use super::flags::{ENTITY_FLAGS, check_flags};
 use super::names::{check_name, check_path, quoted};
+use super::pacing::PacingPolicy;
 use super::state::HamState;
 use super::types::*;
 
@@ -34,6 +35,7 @@ struct Joining {
     pidfile: Option<String>,
     heartbeat: Option<HeartbeatSpec>,
     flags: u32,
+    pacing: Option<PacingPolicy>,
 }
 
 /// What `ham_attach` asks for.
@@ -44,6 +46,7 @@ pub(crate) struct AttachSpec {
     pub flags: u32,
     pub pidfile: Option<String>,
     pub heartbeat: Option<HeartbeatSpec>,
+    pub pacing: Option<PacingPolicy>,
 }
 
 /// E4: a heartbeat promise needs a period of at least HAMHBEATMIN and hpdl <= hpdh;
@@ -80,6 +83,7 @@ impl HamState {
             flags,
             pidfile,
             heartbeat,
+            pacing,
         } = how;
         check_entity_name(node, name)?;
         check_flags("an entity", flags, ENTITY_FLAGS)?;
@@ -99,6 +103,7 @@ impl HamState {
         }
         let argv = if pid > 0 { None } else { argv };
         let heartbeat = heartbeat.map(check_heartbeat).transpose()?.flatten();
+        let pacing = pacing.map(PacingPolicy::check).transpose()?;
         let joining = Joining {
             kind: EntityKind::Attached,
             pid: pid.max(0),
@@ -107,6 +112,7 @@ impl HamState {
             pidfile,
             heartbeat,
             flags,
+            pacing,
         };
         self.join(node, name, joining, now_ns)
     }
@@ -136,6 +142,7 @@ impl HamState {
             pidfile: None,
             heartbeat,
             flags,
+            pacing: None,
         };
         self.join(node, name, joining, now_ns)
     }
@@ -166,6 +173,9 @@ impl HamState {
         e.pidfile = j.pidfile;
         e.heartbeat = j.heartbeat;
         e.flags |= j.flags;
+        if let Some(p) = j.pacing {
+            e.pacing = p;
+        }
         e.stats.instance = 1;
         e.stats.since_ns = now_ns;
         let handle = EntityRef {
@@ -203,15 +213,18 @@ impl HamState {
         name: &str,
         flags: u32,
         now_ns: TimeNs,
+        pacing: Option<PacingPolicy>,
     ) -> Result<Applied> {
         check_entity_name(node, name)?;
         check_flags("an entity", flags, ENTITY_FLAGS)?;
+        let pacing = pacing.map(PacingPolicy::check).transpose()?;
         if self.context(node)?.entities.contains_key(name) {
             return Err(eexist(format!("entity {} already exists", quoted(name))));
         }
         let uid = self.uid();
         let mut e = Entity::new(name, uid, EntityKind::Placeholder, now_ns);
         e.flags = flags;
+        e.pacing = pacing.unwrap_or_default();
         self.context_mut(node)?.entities.insert(name.to_string(), e);
         let handle = EntityRef {
             node,

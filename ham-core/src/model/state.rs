@@ -89,6 +89,7 @@ impl HamState {
                 pidfile,
                 heartbeat,
                 now_ns,
+                pacing,
             } => {
                 let how = AttachSpec {
                     pid,
@@ -96,6 +97,7 @@ impl HamState {
                     flags,
                     pidfile,
                     heartbeat,
+                    pacing,
                 };
                 self.attach(node, &name, how, now_ns)
             }
@@ -121,7 +123,8 @@ impl HamState {
                 name,
                 flags,
                 now_ns,
-            } => self.placeholder(node, &name, flags, now_ns),
+                pacing,
+            } => self.placeholder(node, &name, flags, now_ns, pacing),
             Command::Detach { entity } => self.detach(&entity),
             Command::AddCondition {
                 entity,

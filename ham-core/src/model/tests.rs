@@ -61,6 +61,7 @@ fn attach_pid(s: &mut HamState, name: &str, pid: i64) -> Result<Applied> {
         pidfile: None,
         heartbeat: None,
         now_ns: 1_000,
+        pacing: None,
     })
 }
 

@@ -339,6 +339,11 @@ pub struct Entity {
     pub heartbeat: Option<HeartbeatSpec>,
     /// The current reported state (K6), initially 0.
     pub state: i64,
+    /// How its restarts are paced (L4).
+    pub pacing: super::pacing::PacingPolicy,
+    /// Its recent deaths as the committed outcomes tell them (wall-clock
+    /// times), so that an agent started again paces a crash loop it did not see.
+    pub deaths: super::pacing::PacingHistory,
 }
 
 impl Entity {
@@ -360,6 +365,8 @@ impl Entity {
             },
             heartbeat: None,
             state: 0,
+            pacing: super::pacing::PacingPolicy::default(),
+            deaths: super::pacing::PacingHistory::default(),
         }
     }
 

@@ -38,6 +38,8 @@ pub struct Agent {
     /// One committer per entity, so its outcomes reach the state in order.
     pub(super) committers: HashMap<Uid, mpsc::UnboundedSender<(u64, Command)>>,
     pub(super) outcome_seq: u64,
+    /// Restart pacing (L4): histories and restarts waiting for their delay.
+    pub(super) pacer: super::pacing::Pacer,
 }
 
 impl Agent {
@@ -47,6 +49,7 @@ impl Agent {
         tx: mpsc::UnboundedSender<Msg>,
         stop: Arc<Notify>,
     ) -> Agent {
+        let pacer = super::pacing::Pacer::new(ctx.clock.mono());
         Agent {
             ctx,
             shared,
@@ -58,6 +61,7 @@ impl Agent {
             queued: HashMap::new(),
             committers: HashMap::new(),
             outcome_seq: 0,
+            pacer,
         }
     }
 
@@ -82,6 +86,7 @@ impl Agent {
                     launcher,
                     daemon,
                 } => self.on_adopt(uid, launcher, daemon),
+                Msg::PacedRestart { uid, seq } => self.on_paced_restart(uid, seq),
             }
         }
     }

@@ -20,6 +20,9 @@ impl Agent {
         }
         self.ctx.heartbeats.remove(uid);
         self.shared.forget_started(uid);
+        // A paced restart waiting for its delay is cancelled (detach, stop).
+        self.pacer.forget(uid);
+        self.shared.forget_pacing(uid);
         self.queued.remove(&uid);
         self.blocking.remove(&uid);
         // Dropping the sender ends the committer once its queue is written.

@@ -163,6 +163,11 @@ fn entity_info(
         conditions,
         uid: e.uid,
         pidfile: e.pidfile.clone().unwrap_or_default(),
+        pacing: Some(cv::pacing_info(
+            e,
+            agent.pacing_view(e.uid),
+            crate::node::now_ns(),
+        )),
     })
 }
 

@@ -71,6 +71,13 @@ impl Calls {
                 format!("no process with pid {}", r.pid),
             ));
         }
+        let pacing = cv::pacing(
+            r.pacing_burst,
+            r.pacing_window_ms,
+            r.pacing_min_delay_ms,
+            r.pacing_max_delay_ms,
+            r.pacing_off,
+        )?;
         let cmd = Command::Attach {
             node,
             name: r.name,
@@ -84,6 +91,7 @@ impl Calls {
                 hpdh: r.hpdh,
             }),
             now_ns: now_ns(),
+            pacing,
         };
         let handle = entity_of(self.node.write(cmd).await?)?;
         if handle.node_id == self.local() {
@@ -136,11 +144,19 @@ impl Calls {
 
     pub async fn entity(&self, r: pb::EntityRequest) -> Result<pb::EntityHandle> {
         let node = self.node.resolve(&node_sel(r.node.as_ref()))?;
+        let pacing = cv::pacing(
+            r.pacing_burst,
+            r.pacing_window_ms,
+            r.pacing_min_delay_ms,
+            r.pacing_max_delay_ms,
+            r.pacing_off,
+        )?;
         let cmd = Command::Placeholder {
             node,
             name: r.name,
             flags: r.flags,
             now_ns: now_ns(),
+            pacing,
         };
         entity_of(self.node.write(cmd).await?)
     }

@@ -10,6 +10,7 @@ fn n3_entity_names_unique_per_node_but_not_across_nodes() {
         name: "inetd".into(),
         flags: 0,
         now_ns: 0,
+        pacing: None,
     };
     s.apply(other).unwrap();
 }
@@ -86,6 +87,7 @@ fn n6_unknown_node_is_ehostunreach() {
         name: "x".into(),
         flags: 0,
         now_ns: 0,
+        pacing: None,
     };
     assert_eq!(errno(s.apply(cmd)), Errno::Ehostunreach);
     assert_eq!(s.node_by_name("beta"), Some(N2));
@@ -121,6 +123,7 @@ fn e2_attach_without_pid_starts_the_line_and_needs_one() {
         pidfile: None,
         heartbeat: None,
         now_ns: 5,
+        pacing: None,
     };
     assert_eq!(errno(s.apply(cmd(None))), Errno::Einval);
     assert_eq!(errno(s.apply(cmd(Some("  ")))), Errno::Einval);
@@ -167,6 +170,7 @@ fn e5_placeholder_filled_by_attach_keeps_conditions_and_triggers_attach() {
         name: "db".into(),
         flags: 0,
         now_ns: 0,
+        pacing: None,
     };
     s.apply(ph.clone()).unwrap();
     assert_eq!(errno(s.apply(ph)), Errno::Eexist);
@@ -254,6 +258,7 @@ fn e7_dead_entity_without_restart_is_removed_unless_keepondeath() {
         pidfile: None,
         heartbeat: None,
         now_ns: 0,
+        pacing: None,
     };
     s.apply(keep).unwrap();
     s.apply(death_outcome(&s, None)).unwrap();

@@ -81,6 +81,7 @@ fn k3_event_triggers_entity_node_global_and_cluster_global_and_any() {
         pidfile: None,
         heartbeat: None,
         now_ns: 0,
+        pacing: None,
     };
     s.apply(on_beta).unwrap();
     let plan = plan_for_event(&s, &eref("app"), death()).unwrap();

@@ -117,6 +117,7 @@ pub fn attach_with_heartbeat(
             period_ns: period_ms * 1_000_000,
             hpdl,
             hpdh,
+            ..Default::default()
         };
         ham.raw().attach(req).await.unwrap().into_inner()
     })
