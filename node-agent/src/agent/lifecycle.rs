@@ -38,6 +38,8 @@ pub struct Agent {
     /// One committer per entity, so its outcomes reach the state in order.
     pub(super) committers: HashMap<Uid, mpsc::UnboundedSender<(u64, Command)>>,
     pub(super) outcome_seq: u64,
+    /// Each entity's latest start, to tell its daemon from other processes (E8, L2, L3).
+    pub(super) launches: HashMap<Uid, super::daemons::LaunchRecord>,
     /// Restart pacing (L4): histories and restarts waiting for their delay.
     pub(super) pacer: super::pacing::Pacer,
 }
@@ -61,6 +63,7 @@ impl Agent {
             queued: HashMap::new(),
             committers: HashMap::new(),
             outcome_seq: 0,
+            launches: HashMap::new(),
             pacer,
         }
     }

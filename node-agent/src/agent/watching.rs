@@ -20,6 +20,7 @@ impl Agent {
         }
         self.ctx.heartbeats.remove(uid);
         self.shared.forget_started(uid);
+        self.launches.remove(&uid);
         // A paced restart waiting for its delay is cancelled (detach, stop).
         self.pacer.forget(uid);
         self.shared.forget_pacing(uid);
@@ -108,7 +109,9 @@ impl Agent {
             env,
             log: log.as_ref(),
         };
+        let launch = self.launch_draft(entity);
         let (pid, exited) = self.ctx.reaper.spawn_watched(|| spawn::spawn(&spec))?;
+        self.launched(uid, pid, launch);
         let tx = self.tx.clone();
         let span = tracing::info_span!("watcher", entity = %entity.name, uid, pid);
         tokio::spawn(

@@ -1,6 +1,7 @@
 //! Local supervision with real processes: the guide's examples (simple and
 //! compound restart, notifications, the heartbeating deadlock, a daemonizing
-//! program, an sd_notify watchdog program) and the clauses they rest on.
+//! program, an sd_notify watchdog program), restart pacing, and the clauses
+//! they rest on.
 //!
 //! One test target, one file per feature; `fixture` holds what they share.
 
@@ -17,5 +18,7 @@ mod daemons;
 mod heartbeats;
 #[path = "supervision/notify.rs"]
 mod notify;
+#[path = "supervision/pacing.rs"]
+mod pacing;
 #[path = "supervision/restart.rs"]
 mod restart;
