@@ -30,7 +30,7 @@ fn need(toks: &[&str], key: &str) -> u64 {
 }
 
 fn ms(ns: u64) -> String {
-    if ns % MS == 0 {
+    if ns.is_multiple_of(MS) {
         format!("{}ms", ns / MS)
     } else {
         format!("{ns}ns")
