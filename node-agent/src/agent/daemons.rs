@@ -11,7 +11,6 @@
 
 use super::Msg;
 use super::lifecycle::{Agent, Watched};
-use super::outcomes::commit;
 use crate::node::now_ns;
 use crate::process::{asyncfd, daemon};
 use daemon::{FileSeen, Launch};
@@ -143,13 +142,13 @@ impl Agent {
                 // A daemon named by a pid file may be deeper in our subtree than a child:
                 // `watch` asks the reaper for children and a pidfd for the others.
                 self.watch(w.entity.clone(), pid, hb, false);
-                let node = self.ctx.node.clone();
                 let cmd = Command::ProcessStarted {
-                    entity: w.entity,
+                    entity: w.entity.clone(),
                     pid: pid.into(),
                     now_ns: now_ns(),
                 };
-                tokio::spawn(async move { commit(&node, cmd, "a daemon's pid").await });
+                // After the launcher's pid (its start or restart outcome), never before.
+                self.propose_outcome(&w.entity, cmd, false);
             }
             None => self.recover(w, ExitInfo::Exited(0)),
         }

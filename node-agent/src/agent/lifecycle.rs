@@ -4,7 +4,7 @@
 //! (`outcomes`) are the other parts of the same `impl Agent`.
 
 use super::{Ctx, Msg, Shared};
-use ham_core::model::{CLUSTER_NODE_ID, Command, Effect, EntityRef, ExitInfo, HeartbeatSpec, Uid};
+use ham_core::model::{CLUSTER_NODE_ID, Effect, EntityRef, ExitInfo, HeartbeatSpec, Uid};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tokio::sync::{Notify, mpsc};
@@ -36,7 +36,7 @@ pub struct Agent {
     pub(super) blocking: HashMap<Uid, u64>,
     pub(super) queued: HashMap<Uid, VecDeque<(u32, ExitInfo)>>,
     /// One committer per entity, so its outcomes reach the state in order.
-    pub(super) committers: HashMap<Uid, mpsc::UnboundedSender<(u64, Command)>>,
+    pub(super) committers: HashMap<Uid, mpsc::UnboundedSender<super::outcomes::Queued>>,
     pub(super) outcome_seq: u64,
     /// Each entity's latest start, to tell its daemon from other processes (E8, L2, L3).
     pub(super) launches: HashMap<Uid, super::daemons::LaunchRecord>,

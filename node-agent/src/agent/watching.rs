@@ -3,7 +3,6 @@
 
 use super::Msg;
 use super::lifecycle::{Agent, Watched};
-use super::outcomes::commit;
 use crate::node::now_ns;
 use crate::process::{daemon, identity, pidfd::PidFd, spawn};
 use ham_core::model::{Command, EntityRef, ExitInfo, HeartbeatSpec, Uid};
@@ -43,17 +42,15 @@ impl Agent {
             Ok(pid) => {
                 tracing::info!(entity = %entity.name, pid, instance, "started");
                 crate::failpoint::hit("abort-after-spawn");
-                let node = self.ctx.node.clone();
                 let shared = self.shared.clone();
                 let cmd = Command::ProcessStarted {
-                    entity,
+                    entity: entity.clone(),
                     pid: pid.into(),
                     now_ns: now_ns(),
                 };
-                tokio::spawn(async move {
-                    commit(&node, cmd, "a started process").await;
-                    shared.mark_started(uid);
-                });
+                // In the entity's order: a daemon it is followed to (E8) commits after it.
+                let then: super::outcomes::Then = Box::new(move || shared.mark_started(uid));
+                self.propose_then(&entity, cmd, false, Some(then));
             }
             Err(e) => {
                 tracing::warn!(entity = %entity.name, error = %e, "cannot start");

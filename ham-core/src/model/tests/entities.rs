@@ -415,3 +415,55 @@ fn a3_a_repeated_recovery_outcome_is_applied_once() {
     s.apply(next).unwrap();
     assert_eq!(s.entity(&eref("inetd")).unwrap().stats.restarts, 2);
 }
+
+#[test]
+fn l4_outcomes_record_recent_deaths_with_the_pacing_rule() {
+    let mut s = two_nodes();
+    attach_pid(&mut s, "inetd", 10).unwrap();
+    let handle = s.entity_handle(N1, "inetd").unwrap();
+    // Six deaths 1 ms apart, each restarted at once.
+    for i in 0..6 {
+        let died = 1_000_000 * (i + 1);
+        s.apply(Command::RecoveryOutcome {
+            entity: handle.clone(),
+            exit: ExitInfo::Exited(1),
+            died_ns: died,
+            restarted: Some((100 + i, died + 1)),
+            results: Vec::new(),
+        })
+        .unwrap();
+    }
+    let e = s.entity(&eref("inetd")).unwrap();
+    // The sixth is past the default burst of 5: the record says 100 ms, as
+    // the agent's own history would, so a restarted agent keeps pacing.
+    assert_eq!(e.deaths.deaths.len(), 5);
+    assert_eq!(e.deaths.delay_ns, 100_000_000);
+    // A placeholder's pacing is kept by the attach that fills it, unless the attach names one.
+    let custom = PacingPolicy {
+        burst: 2,
+        ..PacingPolicy::default()
+    };
+    s.apply(Command::Placeholder {
+        node: N1,
+        name: "later".into(),
+        flags: 0,
+        now_ns: 0,
+        pacing: Some(custom),
+    })
+    .unwrap();
+    attach_pid(&mut s, "later", 11).unwrap();
+    assert_eq!(s.entity(&eref("later")).unwrap().pacing, custom);
+    let bad = PacingPolicy {
+        min_delay_ns: 2,
+        max_delay_ns: 1,
+        ..PacingPolicy::default()
+    };
+    let refused = s.apply(Command::Placeholder {
+        node: N1,
+        name: "bad".into(),
+        flags: 0,
+        now_ns: 0,
+        pacing: Some(bad),
+    });
+    assert_eq!(errno(refused), Errno::Einval);
+}
