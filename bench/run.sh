@@ -32,4 +32,4 @@ if ((${#missing[@]})); then
 fi
 
 cargo build --release --bins -p ham-node-agent -p hamctrl -p ham-bench
-exec target/release/ham-bench "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/ham-bench" "$@"

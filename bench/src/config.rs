@@ -16,6 +16,8 @@ pub const PARTS: &[&str] = &[
     "heartbeat",
     "idle",
     "notify",
+    "pacing",
+    "storm",
 ];
 
 /// What to run and how much.
@@ -41,6 +43,12 @@ pub struct Config {
     pub blast: u64,
     /// Longest wait for one restart.
     pub timeout: Duration,
+    /// Kills in a row in (f), the paced crash loop.
+    pub paced_kills: usize,
+    /// Entities killed at once in (g).
+    pub storm: usize,
+    /// Storms in (g).
+    pub storm_rounds: usize,
     /// The parts to run (see [`PARTS`]).
     pub only: Vec<String>,
     /// The `ham` binary.
@@ -66,6 +74,9 @@ impl Config {
             hb_period: Duration::from_millis(50),
             blast: 1_000_000,
             timeout: Duration::from_secs(5),
+            paced_kills: 12,
+            storm: 100,
+            storm_rounds: 4,
             only: PARTS.iter().map(|p| (*p).to_owned()).collect(),
             ham,
             raw: None,
@@ -84,6 +95,8 @@ impl Config {
             idle: Duration::from_secs(2),
             hb_trials: 20,
             blast: 20_000,
+            paced_kills: 8,
+            storm_rounds: 1,
             ..self
         }
     }
@@ -127,6 +140,9 @@ impl Config {
                 "--hb-period-ms" => cfg.hb_period = Duration::from_millis(value()?.parse()?),
                 "--blast" => cfg.blast = value()?.parse()?,
                 "--timeout-ms" => cfg.timeout = Duration::from_millis(value()?.parse()?),
+                "--paced" => cfg.paced_kills = value()?.parse()?,
+                "--storm" => cfg.storm = value()?.parse::<usize>()?.max(1),
+                "--storm-rounds" => cfg.storm_rounds = value()?.parse()?,
                 "--ham" => cfg.ham = PathBuf::from(value()?),
                 "--raw" => cfg.raw = Some(PathBuf::from(value()?)),
                 "--only" => {
@@ -150,15 +166,18 @@ impl Config {
 pub const USAGE: &str = "\
 usage: ham-bench [run] [--quick] [--kills N] [--spacing-ms MS] [--crash N]
                  [--entities N] [--idle-secs S] [--hb-trials N] [--hb-period-ms MS]
-                 [--blast N] [--timeout-ms MS] [--only PART,...] [--ham PATH]
+                 [--blast N] [--timeout-ms MS] [--paced N] [--storm N]
+                 [--storm-rounds N] [--only PART,...] [--ham PATH]
                  [--raw FILE] [--keep] [--ham-verbose]
        ham-bench probe SOCKET TAG
        ham-bench floor-supervisor PROGRAM ARGS...
        ham-bench blast NOTIFY_SOCKET COUNT
-parts: floor,ham,ham1000,runit,s6,s6ready,supervisord,heartbeat,idle,notify
+parts: floor,ham,ham1000,runit,s6,s6ready,supervisord,heartbeat,idle,notify,
+       pacing,storm
 full run: 200 kills 2 s apart, crash loops of 50, 1000 entities, 30 s idle,
-200 heartbeat boundaries of 50 ms, 1,000,000 heartbeats; --quick: 6 kills
-1.2 s apart, loops of 3, 100 entities, 2 s idle, 20 boundaries, 20,000 beats.
+200 heartbeat boundaries of 50 ms, 1,000,000 heartbeats, a paced crash loop
+of 12, 4 storms of 100; --quick: 6 kills 1.2 s apart, loops of 3, 100
+entities, 2 s idle, 20 boundaries, 20,000 beats, a paced loop of 8, 1 storm.
 --raw FILE writes every sample; --keep keeps the run's directory (logs);
 --ham-verbose runs ham with -vv -t absolute (for looking into its log).";
 

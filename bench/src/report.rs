@@ -3,6 +3,7 @@
 use crate::measure::heartbeat::HbResult;
 use crate::measure::idle::Usage;
 use crate::measure::notify::NotifyResult;
+use crate::measure::pacing::{Step, Storm};
 use crate::measure::restart::Series;
 use crate::stats::{Summary, summarize};
 use crate::table::Table;
@@ -27,6 +28,10 @@ pub struct Results {
     pub idle: Vec<Usage>,
     /// (e).
     pub notify: Option<Result<NotifyResult, String>>,
+    /// (f): the paced crash loop.
+    pub pacing: Option<Result<Vec<Step>, String>>,
+    /// (g): the death storm.
+    pub storm: Option<Result<Storm, String>>,
     /// The restart time limit.
     pub timeout: Duration,
     /// Things worth knowing about the run (set-up times, failures).
@@ -346,6 +351,42 @@ impl Results {
             ),
             None => add("(e) >= 200,000 heartbeats/s", "not measured".into(), None),
         }
+        let burst = ham_core::model::PacingPolicy::default().burst as usize;
+        match &self.pacing {
+            Some(Ok(steps)) => {
+                let never_early = steps.iter().all(|s| s.ms >= s.rule_ms);
+                let first = steps.iter().take(burst).map(|s| s.ms).fold(0.0, f64::max);
+                add(
+                    "(f) the first 5 restarts at once, then never before the rule's delay",
+                    format!(
+                        "first {burst}: max {} ms; {}",
+                        ms(first, tm),
+                        if never_early {
+                            "none early"
+                        } else {
+                            "some early"
+                        }
+                    ),
+                    Some(never_early && first <= 5.0),
+                );
+            }
+            Some(Err(e)) => add("(f) paced crash loop", format!("error: {e}"), Some(false)),
+            None => add("(f) paced crash loop", "not measured".into(), None),
+        }
+        match &self.storm {
+            Some(Ok(st)) => {
+                let med = |v: Vec<f64>| summarize(&v).map_or(f64::NAN, |s| s.p50);
+                let h = med(st.ham.iter().map(|r| r.last_ms).collect());
+                let b = med(st.bare.iter().map(|r| r.last_ms).collect());
+                add(
+                    "(g) storm: last replacement <= 1.5 x bare loop",
+                    format!("{} vs {} ms ({})", ms(h, tm), ms(b, tm), ratio(h, b)),
+                    Some(h <= 1.5 * b),
+                );
+            }
+            Some(Err(e)) => add("(g) death storm", format!("error: {e}"), Some(false)),
+            None => add("(g) death storm", "not measured".into(), None),
+        }
         t
     }
 
@@ -374,6 +415,12 @@ impl Results {
         if self.notify.is_some() {
             out.push(self.notify_table());
         }
+        if self.pacing.is_some() {
+            out.push(self.pacing_table());
+        }
+        if self.storm.is_some() {
+            out.push(self.storm_table());
+        }
         out.push(self.verdicts());
         out
     }
@@ -398,7 +445,89 @@ impl Results {
         if let Some(Ok(h)) = &self.heartbeat {
             put("c", "ham", &h.delays_ms);
         }
+        if let Some(Ok(steps)) = &self.pacing {
+            let v: Vec<f64> = steps.iter().map(|s| s.ms).collect();
+            put("f", "ham", &v);
+        }
+        if let Some(Ok(st)) = &self.storm {
+            let last = |rs: &[crate::measure::pacing::Round]| {
+                rs.iter().map(|r| r.last_ms).collect::<Vec<_>>()
+            };
+            put("g", "ham", &last(&st.ham));
+            put("g", "bare loop", &last(&st.bare));
+        }
         out
+    }
+
+    fn pacing_table(&self) -> Table {
+        let mut t = Table::new(
+            "(f) crash loop under the default pacing (ham: 5 in 10 s at once, then 100 ms doubling)",
+            &[
+                "restart",
+                "kill to running ms",
+                "rule's delay ms",
+                "late by ms",
+            ],
+        );
+        match &self.pacing {
+            Some(Ok(steps)) => {
+                for (i, s) in steps.iter().enumerate() {
+                    t.row(vec![
+                        (i + 1).to_string(),
+                        ms(s.ms, Duration::from_secs(35)),
+                        format!("{:.0}", s.rule_ms),
+                        ms(s.ms - s.rule_ms, Duration::from_secs(35)),
+                    ]);
+                }
+            }
+            Some(Err(e)) => t.row(vec!["-".into(), e.clone(), "".into(), "".into()]),
+            None => {}
+        }
+        t
+    }
+
+    fn storm_table(&self) -> Table {
+        let mut t = Table::new(
+            "(g) death storm: N entities killed at once vs a bare loop of N starts (medians over rounds)",
+            &[
+                "what",
+                "N",
+                "rounds",
+                "median start ms",
+                "last start ms",
+                "last / bare",
+            ],
+        );
+        match &self.storm {
+            Some(Ok(st)) => {
+                let med = |v: Vec<f64>| summarize(&v).map_or(f64::NAN, |s| s.p50);
+                let bare_last = med(st.bare.iter().map(|r| r.last_ms).collect());
+                for (label, rs) in [
+                    ("ham (SIGKILL all)", &st.ham),
+                    ("bare spawn loop", &st.bare),
+                ] {
+                    let last = med(rs.iter().map(|r| r.last_ms).collect());
+                    t.row(vec![
+                        label.to_owned(),
+                        st.n.to_string(),
+                        rs.len().to_string(),
+                        ms(med(rs.iter().map(|r| r.p50_ms).collect()), self.timeout),
+                        ms(last, self.timeout),
+                        ratio(last, bare_last),
+                    ]);
+                }
+            }
+            Some(Err(e)) => t.row(vec![
+                "ham".into(),
+                "".into(),
+                "".into(),
+                e.clone(),
+                "".into(),
+                "".into(),
+            ]),
+            None => {}
+        }
+        t
     }
 
     /// The terminal report followed by the same figures as Markdown.

@@ -6,7 +6,7 @@ use crate::about;
 use crate::collector::Collector;
 use crate::config::Config;
 use crate::measure::restart::{self, Series};
-use crate::measure::{heartbeat, idle, notify};
+use crate::measure::{heartbeat, idle, notify, pacing};
 use crate::procs;
 use crate::report::Results;
 use crate::supervisors::ham::{HamDaemon, attach_idle};
@@ -54,6 +54,8 @@ pub fn run(cfg: Config) -> anyhow::Result<()> {
     lab.crash_loops()?;
     lab.heartbeat();
     lab.notify();
+    lab.pacing();
+    lab.storm();
     lab.check_alive();
     if let Some(path) = &cfg.raw {
         std::fs::write(path, lab.r.raw())
@@ -155,7 +157,7 @@ impl<'a> Lab<'a> {
             let s = reference::start(&self.env, &mut self.collector);
             self.keep(s, "floor", "floor");
         }
-        if cfg.has("ham") || cfg.has("heartbeat") || cfg.has("notify") {
+        if cfg.has("ham") || cfg.has("heartbeat") || cfg.has("notify") || cfg.has("pacing") {
             let h =
                 HamDaemon::start(&self.rt, cfg, self.dir.join("ham-1")).context("starting ham")?;
             if cfg.has("ham") {
@@ -320,6 +322,45 @@ impl<'a> Lab<'a> {
         eprintln!("(e): {} heartbeats", self.cfg.blast);
         let got = notify::run(&self.rt, h, &self.env.exe, self.cfg.blast);
         self.r.notify = Some(got.map_err(|e| format!("{e:#}")));
+    }
+
+    /// (f); a failure is reported in its table, not fatal.
+    fn pacing(&mut self) {
+        let (Some(h), true) = (&self.ham, self.cfg.has("pacing")) else {
+            return;
+        };
+        eprintln!("(f): a paced crash loop of {}", self.cfg.paced_kills);
+        let got = pacing::curve(
+            &self.rt,
+            h,
+            &self.env,
+            &mut self.collector,
+            self.cfg.paced_kills,
+        );
+        self.r.pacing = Some(got.map_err(|e| format!("{e:#}")));
+    }
+
+    /// (g), on a ham of its own; a failure is reported in its table, not fatal.
+    fn storm(&mut self) {
+        if !self.cfg.has("storm") {
+            return;
+        }
+        let cfg = self.cfg;
+        eprintln!(
+            "(g): {} storms of {} entities killed at once",
+            cfg.storm_rounds, cfg.storm
+        );
+        let got = HamDaemon::start(&self.rt, cfg, self.dir.join("ham-storm")).and_then(|h| {
+            pacing::storm(
+                &self.rt,
+                &h,
+                &self.env,
+                &mut self.collector,
+                cfg.storm,
+                cfg.storm_rounds,
+            )
+        });
+        self.r.storm = Some(got.map_err(|e| format!("{e:#}")));
     }
 
     /// Notes a ham daemon that died during the run.

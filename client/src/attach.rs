@@ -4,7 +4,7 @@
 
 use ham_proto::ham::v1::{self as pb, ConditionType, EntityHandle};
 
-use crate::ham::{Ham, HamResult, Heartbeat};
+use crate::ham::{Ham, HamResult, Heartbeat, Pacing, millis};
 use crate::node::NodeSel;
 use crate::stopping::StopPolicy;
 
@@ -96,6 +96,8 @@ pub struct Attach {
     pub conditions: Vec<pb::AttachCondition>,
     /// How its processes are stopped (S2, L1).
     pub stop: StopPolicy,
+    /// How its restarts are paced (L4); the default is the contract's.
+    pub pacing: Pacing,
 }
 
 impl Attach {
@@ -134,6 +136,11 @@ impl Attach {
                 .grace
                 .map(|g| u64::try_from(g.as_millis()).unwrap_or(u64::MAX)),
             kill_mode: self.stop.kill_mode.into(),
+            pacing_burst: self.pacing.burst,
+            pacing_window_ms: millis(self.pacing.window),
+            pacing_min_delay_ms: millis(self.pacing.min_delay),
+            pacing_max_delay_ms: millis(self.pacing.max_delay),
+            pacing_off: self.pacing.off,
         }
     }
 }

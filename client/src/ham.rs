@@ -41,6 +41,28 @@ pub struct Heartbeat {
     pub hpdh: u32,
 }
 
+/// Restart pacing (HAM-CONTRACT L4); a zero field (or `Pacing::default()`)
+/// takes the HAM's default: 5 deaths within 10 s are restarted at once, then
+/// each restart waits a delay that doubles from 100 ms to 30 s until a process
+/// stays up for the window. `off` restarts at once, always.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pacing {
+    /// Deaths within the window restarted at once.
+    pub burst: u32,
+    /// The window (and how long a process must stay up to reset the delay).
+    pub window: Duration,
+    /// The first delay.
+    pub min_delay: Duration,
+    /// The longest delay.
+    pub max_delay: Duration,
+    /// Every restart at once.
+    pub off: bool,
+}
+
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 impl Ham {
     /// Wraps an already open channel.
     pub fn from_channel(channel: Channel) -> Ham {
@@ -159,6 +181,32 @@ impl Ham {
         heartbeat: Heartbeat,
         flags: u32,
     ) -> HamResult<EntityHandle> {
+        self.attach_paced(
+            node,
+            name,
+            pid,
+            command_line,
+            pidfile,
+            heartbeat,
+            flags,
+            Pacing::default(),
+        )
+        .await
+    }
+
+    /// [`Ham::attach_full`] with the entity's restart pacing (L4).
+    #[allow(clippy::too_many_arguments)] // one parameter per field of the call
+    pub async fn attach_paced(
+        &self,
+        node: impl Into<NodeSel>,
+        name: &str,
+        pid: i64,
+        command_line: &str,
+        pidfile: &str,
+        heartbeat: Heartbeat,
+        flags: u32,
+        pacing: Pacing,
+    ) -> HamResult<EntityHandle> {
         let req = pb::AttachRequest {
             node: node.into().to_proto(),
             name: name.to_owned(),
@@ -169,6 +217,11 @@ impl Ham {
             period_ns: u64::try_from(heartbeat.period.as_nanos()).unwrap_or(u64::MAX),
             hpdl: heartbeat.hpdl,
             hpdh: heartbeat.hpdh,
+            pacing_burst: pacing.burst,
+            pacing_window_ms: millis(pacing.window),
+            pacing_min_delay_ms: millis(pacing.min_delay),
+            pacing_max_delay_ms: millis(pacing.max_delay),
+            pacing_off: pacing.off,
             ..Default::default()
         };
         self.write(req, |mut c, r| async move { c.attach(r).await })
@@ -247,6 +300,7 @@ impl Ham {
             node: node.into().to_proto(),
             name: name.to_owned(),
             flags,
+            ..Default::default()
         };
         self.write(req, |mut c, r| async move { c.entity(r).await })
             .await

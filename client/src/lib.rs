@@ -45,7 +45,7 @@ pub use actions::{Pulse, Signal};
 pub use attach::{Attach, Output, ProcessOptions};
 pub use connection::{ADDR_ENV, DEFAULT_ADDR, DEFAULT_SOCKET, HamAddress, SOCKET_ENV};
 pub use error::{Errno, HamError, UNREACHABLE};
-pub use ham::{Ham, HamResult, Heartbeat};
+pub use ham::{Ham, HamResult, Heartbeat, Pacing};
 pub use node::NodeSel;
 pub use retry::{REQUEST_ID_METADATA, WriteRetry, new_request_id};
 pub use shared::{

@@ -161,6 +161,7 @@ impl Ham {
             node: node.into().to_proto(),
             name: name.to_owned(),
             flags,
+            ..Default::default()
         };
         self.write_with_id(id, req, |mut c, r| async move { c.entity(r).await })
             .await

@@ -17,7 +17,7 @@
 //! let mut state = HamState::default();
 //! state.apply(Command::RegisterNode { id: 1, name: "n1".into(), address: String::new() }).unwrap();
 //! let out = state
-//!     .apply(Command::Placeholder { node: 1, name: "inetd".into(), flags: 0, now_ns: 0 })
+//!     .apply(Command::Placeholder { node: 1, name: "inetd".into(), flags: 0, now_ns: 0, pacing: None })
 //!     .unwrap();
 //! assert!(matches!(out.response, Response::Entity(_)));
 //! ```

@@ -314,6 +314,7 @@ mod tests {
             options: Default::default(),
             conditions: Vec::new(),
             stop: Default::default(),
+            pacing: None,
         };
         m.apply(ctx(2), &encode_command(&attach)).unwrap();
         // RegisterNode tells every transport the address; Attach asks to monitor.
@@ -342,6 +343,7 @@ mod tests {
             name: name.into(),
             flags: 0,
             now_ns: 0,
+            pacing: None,
         }
     }
 

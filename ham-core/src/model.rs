@@ -13,6 +13,7 @@ mod names;
 mod objects;
 mod options;
 mod outcome;
+mod pacing;
 mod state;
 mod stopstart;
 mod types;
@@ -23,7 +24,7 @@ mod tests;
 pub use atomic::{ActionFailSpec, ActionSpec, ConditionSpec};
 pub use cmdline::{LINE_MAX, parse_command_line};
 pub use command::*;
-pub use decide::{AfterDeath, DeathDecision, RestartStep, decide_death};
+pub use decide::{AfterDeath, DeathClock, DeathDecision, RestartStep, decide_death};
 pub use errno::{Errno, HamError, Result, StatusClass, eexist, einval, enoent};
 pub use events::{
     Event, ExecutorKind, ExecutorPlan, Plan, PlannedAction, condition_matches, plan_for_event,
@@ -35,6 +36,9 @@ pub use names::{
 pub use options::{
     ACCOUNT_NAME_MAX, CWD_MAX, ENV_BYTES_MAX, ENV_MAX, Group, Limit, LimitResource, OutputMode,
     ProcessOptions, RunAs, UNLIMITED, User, check_options, parse_limit_values,
+};
+pub use pacing::{
+    PACING_MAX_BURST, PACING_MAX_NS, Paced, Pacing, PacingHistory, PacingPolicy, next_restart,
 };
 pub use state::{Context, DEFAULT_VERBOSITY, HamState, NodeMeta};
 pub use stopstart::{check_stop_policy, valid_signal};

@@ -15,6 +15,7 @@ mod lifecycle;
 mod logs;
 mod notify;
 mod outcomes;
+mod pacing;
 mod pulses;
 mod readopt;
 mod recovery;
@@ -26,6 +27,7 @@ mod watching;
 
 pub use heartbeats::Heartbeats;
 pub use logs::LogDir;
+pub use pacing::PacingView;
 pub use pulses::Pulses;
 
 use crate::clock::{Clock, SystemClock};
@@ -123,6 +125,13 @@ pub enum Msg {
         /// How it ended.
         exit: ExitInfo,
     },
+    /// The delay of a paced restart ended (L4).
+    PacedRestart {
+        /// The entity.
+        uid: Uid,
+        /// Which paced death, so a cancelled or replaced one is ignored.
+        seq: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -141,6 +150,8 @@ struct Shared {
     started: Mutex<HashMap<Uid, Started>>,
     /// Stop calls waiting for their entity's processes to be gone (L5).
     stopping: Mutex<HashMap<Uid, Vec<oneshot::Sender<()>>>>,
+    /// What `.info` shows of each entity's pacing (L4).
+    pacing: Mutex<HashMap<Uid, PacingView>>,
 }
 
 /// Cheap handle on the agent for the API.
@@ -169,6 +180,16 @@ impl AgentHandle {
     /// Last heartbeat and state of entity `uid`, if this node tracks it.
     pub fn heartbeat_view(&self, uid: Uid) -> Option<(i64, HeartbeatState)> {
         self.shared.heartbeats.view(uid)
+    }
+
+    /// The pacing of entity `uid`'s latest restart, if this node restarted it (L4).
+    pub fn pacing_view(&self, uid: Uid) -> Option<PacingView> {
+        self.shared
+            .pacing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&uid)
+            .copied()
     }
 
     /// The pulse channels of this node.
@@ -247,6 +268,20 @@ impl Shared {
                 let _ = w.send(());
             }
         }
+    }
+
+    fn set_pacing(&self, uid: Uid, view: PacingView) {
+        self.pacing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(uid, view);
+    }
+
+    fn forget_pacing(&self, uid: Uid) {
+        self.pacing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&uid);
     }
 
     fn forget_started(&self, uid: Uid) {
@@ -334,6 +369,7 @@ pub fn start(
         tx: tx.clone(),
         started: Mutex::default(),
         stopping: Mutex::default(),
+        pacing: Mutex::default(),
     });
 
     let (miss_tx, mut miss_rx) = mpsc::unbounded_channel();

@@ -83,8 +83,8 @@ impl HamDaemon {
         self.dir.join("notify.sock")
     }
 
-    /// Attaches the probe (restarted on every death) and waits for its
-    /// first report.
+    /// Attaches the probe (restarted on every death, never paced) and waits
+    /// for its first report.
     pub fn supervise_probe(
         &self,
         rt: &Runtime,
@@ -93,10 +93,18 @@ impl HamDaemon {
         label: &str,
         tag: &str,
     ) -> anyhow::Result<Supervised> {
-        rt.block_on(attach_restarting(
+        // Pacing off: (a) kills every 2 s, five per 10 s, the default burst
+        // exactly, and (a') kills 50 in a row; both measure the restart path.
+        // (f) shows the default pacing.
+        let off = ham_client::Pacing {
+            off: true,
+            ..Default::default()
+        };
+        rt.block_on(crate::measure::pacing::attach_probe(
             &self.client,
             "probe",
             &env.probe_line(tag),
+            Some(off),
         ))
         .context("attaching the probe")?;
         first_report(env, collector, label, tag, self.pid, &self.log)

@@ -1,6 +1,6 @@
 //! `hamctrl attach NAME (--pid PID | --cmd LINE) [--restart] [process options]`:
-//! one atomic attach (HAM-CONTRACT L6) with the process options of L7 and
-//! the user of P4.
+//! one atomic attach (HAM-CONTRACT L6) with the process options of L7, the
+//! user of P4, the stop policy of S2 and the restart pacing of L4.
 
 use ham_client::attach::{self as parts, Attach, Output, ProcessOptions, UNLIMITED};
 use ham_client::proto::LimitResource;
@@ -140,9 +140,37 @@ pub struct Args {
     /// default) or its main process alone (`process`).
     #[arg(long, value_name = "MODE", value_parser = ["group", "process"])]
     pub kill_mode: Option<String>,
+    /// Restart pacing: deaths within the window restarted at once (default 5).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub pacing_burst: Option<u32>,
+    /// Restart pacing: the window deaths are counted in, and how long a
+    /// process must stay up to reset the delay (default 10000).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub pacing_window_ms: Option<u64>,
+    /// Restart pacing: the first delay once the burst is spent (default 100).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub pacing_min_delay_ms: Option<u64>,
+    /// Restart pacing: the delay doubles up to this (default 30000).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub pacing_max_delay_ms: Option<u64>,
+    /// No restart pacing: every restart at once.
+    #[arg(long, conflicts_with_all = ["pacing_burst", "pacing_window_ms", "pacing_min_delay_ms", "pacing_max_delay_ms"])]
+    pub pacing_off: bool,
 }
 
 impl Args {
+    /// The pacing options (zero: the HAM's default).
+    pub fn pacing(&self) -> ham_client::Pacing {
+        let ms = |v: Option<u64>| std::time::Duration::from_millis(v.unwrap_or(0));
+        ham_client::Pacing {
+            burst: self.pacing_burst.unwrap_or(0),
+            window: ms(self.pacing_window_ms),
+            min_delay: ms(self.pacing_min_delay_ms),
+            max_delay: ms(self.pacing_max_delay_ms),
+            off: self.pacing_off,
+        }
+    }
+
     /// The restart line when `--restart` was given.
     pub fn restart_line(&self) -> Option<&str> {
         self.cmd.as_deref().filter(|_| self.restart)
@@ -192,6 +220,7 @@ impl Args {
             process,
             conditions: Vec::new(),
             stop,
+            pacing: self.pacing(),
         };
         if let Some(line) = self.restart_line() {
             let rearm = flags::HREARMAFTERRESTART;
@@ -270,6 +299,53 @@ mod tests {
         assert_eq!(
             attach(&["web", "--cmd", "/bin/web", "--kill-mode", "all"]).unwrap_err(),
             ErrorKind::InvalidValue
+        );
+    }
+
+    #[test]
+    fn l4_pacing_flags() {
+        let a = attach(&["web", "--cmd", "/bin/web"]).unwrap();
+        assert_eq!(a.pacing(), ham_client::Pacing::default());
+        let a = attach(&[
+            "web",
+            "--cmd",
+            "/bin/web",
+            "--pacing-burst",
+            "3",
+            "--pacing-window-ms",
+            "2000",
+            "--pacing-min-delay-ms",
+            "50",
+            "--pacing-max-delay-ms",
+            "800",
+        ])
+        .unwrap();
+        let p = a.pacing();
+        assert_eq!((p.burst, p.off), (3, false));
+        assert_eq!(p.window, std::time::Duration::from_millis(2000));
+        assert_eq!(p.min_delay, std::time::Duration::from_millis(50));
+        assert_eq!(p.max_delay, std::time::Duration::from_millis(800));
+        assert!(
+            attach(&["web", "--cmd", "/bin/web", "--pacing-off"])
+                .unwrap()
+                .pacing()
+                .off
+        );
+        assert_eq!(
+            attach(&[
+                "web",
+                "--cmd",
+                "/bin/web",
+                "--pacing-off",
+                "--pacing-burst",
+                "2"
+            ])
+            .unwrap_err(),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            attach(&["web", "--cmd", "/bin/web", "--pacing-burst", "0"]).unwrap_err(),
+            ErrorKind::ValueValidation
         );
     }
 

@@ -197,6 +197,16 @@ pub fn entity_info(e: &EntityInfo) -> String {
     if let Some(p) = &e.process {
         process::process_lines(&mut out, p);
     }
+    if let Some(p) = e.pacing.as_ref() {
+        if p.off {
+            out.kv("Restart Pacing", "OFF");
+        } else {
+            out.kv("Restart Delay", format!("{} ms", p.delay_ms));
+        }
+        if p.next_restart_ns != 0 {
+            out.kv("Next Restart", timestamp(p.next_restart_ns));
+        }
+    }
     if !e.enabled {
         out.kv("Enabled", "OFF");
     }

@@ -369,3 +369,47 @@ Kill Mode : process
 ";
     assert_eq!(entity_info(&e), expected);
 }
+
+#[test]
+fn l4_entity_info_shows_the_restart_delay_and_the_next_restart() {
+    let e = EntityInfo {
+        name: "loop".into(),
+        pid: 4242,
+        kind: EntityKind::Attached.into(),
+        enabled: true,
+        stats: Some(EntityStats {
+            created_ns: CREATED,
+            ..Default::default()
+        }),
+        pacing: Some(ham_client::proto::PacingInfo {
+            burst: 5,
+            window_ms: 10_000,
+            min_delay_ms: 100,
+            max_delay_ms: 30_000,
+            off: false,
+            delay_ms: 400,
+            next_restart_ns: RESTARTED,
+        }),
+        ..Default::default()
+    };
+    let expected = "\
+Path : loop
+Entity Pid : 4242
+Num conditions : 0
+Entity type : ATTACHED
+Stats:
+Created : 2001/08/30 23:04:49:930148650
+Num Restarts : 0
+Restart Delay : 400 ms
+Next Restart : 2001/08/30 23:10:31:904818519
+";
+    assert_eq!(entity_info(&e), expected);
+    let off = EntityInfo {
+        pacing: Some(ham_client::proto::PacingInfo {
+            off: true,
+            ..Default::default()
+        }),
+        ..e
+    };
+    assert!(entity_info(&off).ends_with("Num Restarts : 0\nRestart Pacing : OFF\n"));
+}

@@ -112,6 +112,9 @@ pub enum Command {
         conditions: Vec<ConditionSpec>,
         /// How its processes are stopped (S2, L1).
         stop: StopPolicy,
+        /// How its restarts are paced (L4); None keeps what a placeholder
+        /// it fills was given, else the defaults.
+        pacing: Option<super::pacing::PacingPolicy>,
     },
     /// `ham_attach_self`.
     AttachSelf {
@@ -142,6 +145,9 @@ pub enum Command {
         flags: u32,
         /// When.
         now_ns: TimeNs,
+        /// How the restarts of the process that fills it are paced (L4);
+        /// None: the defaults.
+        pacing: Option<super::pacing::PacingPolicy>,
     },
     /// `ham_detach*`.
     Detach {

@@ -15,6 +15,7 @@ use super::command::{ActionRef, ActionResult, Command, ConditionRef, EntityRef};
 use super::errno::Result;
 use super::events::{Event, Plan, PlannedAction, plan_for_event};
 use super::outcome::{keeps_failed, pruned_after_restart, ran_on, stays_after_death};
+use super::pacing::{Pacing, PacingHistory, next_restart};
 use super::state::HamState;
 use super::types::*;
 use std::collections::BTreeSet;
@@ -30,6 +31,19 @@ pub struct RestartStep {
     pub instance: u64,
     /// The entity's heartbeat promise, for the new process's tracker.
     pub heartbeat: Option<HeartbeatSpec>,
+    /// When the restart runs (L4): at once, or after a delay.
+    pub pacing: Pacing,
+}
+
+/// What a death's pacing is decided from, on the agent's clock (L4).
+#[derive(Debug, Clone, Copy)]
+pub struct DeathClock<'a> {
+    /// When the process died.
+    pub now_ns: TimeNs,
+    /// Since when it had been up.
+    pub up_since_ns: TimeNs,
+    /// The entity's pacing history before this death.
+    pub history: &'a PacingHistory,
 }
 
 /// What a death's outcome does, for one result of the restart.
@@ -69,6 +83,8 @@ pub struct DeathDecision {
     /// With a restart step: what follows when it failed; without one: what
     /// follows the death.
     pub otherwise: AfterDeath,
+    /// The pacing history to keep, this death included.
+    pub history: PacingHistory,
 }
 
 impl DeathDecision {
@@ -104,11 +120,23 @@ impl DeathDecision {
     }
 }
 
-/// Decides what the death of `target`'s process (ended as `exit`) leads to.
+/// Decides what the death of `target`'s process (ended as `exit`) leads to,
+/// and when its restart runs (L4, from the times in `clock`).
 /// Errors when the entity is gone (the agent then forgets it).
-pub fn decide_death(state: &HamState, target: &EntityRef, exit: ExitInfo) -> Result<DeathDecision> {
+pub fn decide_death(
+    state: &HamState,
+    target: &EntityRef,
+    exit: ExitInfo,
+    clock: DeathClock<'_>,
+) -> Result<DeathDecision> {
     let mut plan = plan_for_event(state, target, Event::Death(exit))?;
     let entity = state.entity(target)?;
+    let paced = next_restart(
+        &entity.pacing,
+        clock.history,
+        clock.now_ns,
+        clock.up_since_ns,
+    );
     let restart = plan.restart.take().map(|step| {
         let argv = match &step.action.kind {
             ActionKind::Restart { command_line } => {
@@ -121,6 +149,7 @@ pub fn decide_death(state: &HamState, target: &EntityRef, exit: ExitInfo) -> Res
             argv,
             instance: entity.stats.instance + 1,
             heartbeat: entity.heartbeat,
+            pacing: paced.pacing,
         }
     });
     let eref = plan.entity.clone();
@@ -143,6 +172,7 @@ pub fn decide_death(state: &HamState, target: &EntityRef, exit: ExitInfo) -> Res
         plan,
         if_restarted,
         otherwise,
+        history: paced.history,
     })
 }
 

@@ -8,6 +8,7 @@ use super::events::{Event, plan_for_event};
 use super::flags::{ENTITY_FLAGS, check_flags};
 use super::names::{check_name, check_path, quoted};
 use super::options::{ProcessOptions, check_options};
+use super::pacing::PacingPolicy;
 use super::state::HamState;
 use super::stopstart::check_stop_policy;
 use super::types::*;
@@ -38,6 +39,7 @@ struct Joining {
     flags: u32,
     options: ProcessOptions,
     stop: Option<StopPolicy>,
+    pacing: Option<PacingPolicy>,
 }
 
 /// What `ham_attach` asks for.
@@ -50,6 +52,7 @@ pub(crate) struct AttachSpec {
     pub heartbeat: Option<HeartbeatSpec>,
     pub options: ProcessOptions,
     pub stop: StopPolicy,
+    pub pacing: Option<PacingPolicy>,
 }
 
 /// E4: a heartbeat promise needs a period of at least HAMHBEATMIN and hpdl <= hpdh;
@@ -88,6 +91,7 @@ impl HamState {
             heartbeat,
             options,
             stop,
+            pacing,
         } = how;
         check_entity_name(node, name)?;
         check_flags("an entity", flags, ENTITY_FLAGS)?;
@@ -109,6 +113,7 @@ impl HamState {
         }
         let argv = if pid > 0 { None } else { argv };
         let heartbeat = heartbeat.map(check_heartbeat).transpose()?.flatten();
+        let pacing = pacing.map(PacingPolicy::check).transpose()?;
         let joining = Joining {
             kind: EntityKind::Attached,
             pid: pid.max(0),
@@ -119,6 +124,7 @@ impl HamState {
             flags,
             options,
             stop: Some(stop),
+            pacing,
         };
         self.join(node, name, joining, now_ns)
     }
@@ -150,6 +156,7 @@ impl HamState {
             flags,
             options: ProcessOptions::default(),
             stop: None,
+            pacing: None,
         };
         self.join(node, name, joining, now_ns)
     }
@@ -185,6 +192,9 @@ impl HamState {
             e.stop = stop;
         }
         e.stopped = false;
+        if let Some(p) = j.pacing {
+            e.pacing = p;
+        }
         e.stats.instance = 1;
         e.stats.since_ns = now_ns;
         let handle = EntityRef {
@@ -224,15 +234,18 @@ impl HamState {
         name: &str,
         flags: u32,
         now_ns: TimeNs,
+        pacing: Option<PacingPolicy>,
     ) -> Result<Applied> {
         check_entity_name(node, name)?;
         check_flags("an entity", flags, ENTITY_FLAGS)?;
+        let pacing = pacing.map(PacingPolicy::check).transpose()?;
         if self.context(node)?.entities.contains_key(name) {
             return Err(eexist(format!("entity {} already exists", quoted(name))));
         }
         let uid = self.uid();
         let mut e = Entity::new(name, uid, EntityKind::Placeholder, now_ns);
         e.flags = flags;
+        e.pacing = pacing.unwrap_or_default();
         self.context_mut(node)?.entities.insert(name.to_string(), e);
         let handle = EntityRef {
             node,

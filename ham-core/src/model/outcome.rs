@@ -4,6 +4,7 @@
 use super::command::*;
 use super::errno::Result;
 use super::flags::{HACTIONKEEPONFAIL, HENTITYKEEPONDEATH, HREARMAFTERRESTART};
+use super::pacing::next_restart;
 use super::state::HamState;
 use super::types::*;
 
@@ -46,6 +47,8 @@ impl HamState {
         let ran = ran_on(r, results);
         self.record_results(results);
         let e = self.entity_mut(r)?;
+        // The same rule the agent paces by, on the outcomes' times (L4).
+        e.deaths = next_restart(&e.pacing, &e.deaths, died_ns, e.stats.since_ns).history;
         e.stats.last_death_ns = died_ns;
         e.stats.last_exit = Some(exit);
         match restarted {

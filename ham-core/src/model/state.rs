@@ -92,6 +92,7 @@ impl HamState {
                 options,
                 conditions,
                 stop,
+                pacing,
             } => {
                 let how = AttachSpec {
                     pid,
@@ -101,6 +102,7 @@ impl HamState {
                     heartbeat,
                     options,
                     stop,
+                    pacing,
                 };
                 self.attach_with(node, &name, how, conditions, now_ns)
             }
@@ -126,7 +128,8 @@ impl HamState {
                 name,
                 flags,
                 now_ns,
-            } => self.placeholder(node, &name, flags, now_ns),
+                pacing,
+            } => self.placeholder(node, &name, flags, now_ns, pacing),
             Command::Detach { entity } => self.detach(&entity),
             Command::AddCondition {
                 entity,

@@ -66,6 +66,7 @@ fn attach_pid(s: &mut HamState, name: &str, pid: i64) -> Result<Applied> {
         options: Default::default(),
         conditions: Vec::new(),
         stop: Default::default(),
+        pacing: None,
     })
 }
 

@@ -390,6 +390,11 @@ pub struct Entity {
     /// Stopped by a stop call (L5): no process runs and none is started
     /// until a start call.
     pub stopped: bool,
+    /// How its restarts are paced (L4).
+    pub pacing: super::pacing::PacingPolicy,
+    /// Its recent deaths as the committed outcomes tell them (wall-clock
+    /// times), so that an agent started again paces a crash loop it did not see.
+    pub deaths: super::pacing::PacingHistory,
 }
 
 impl Entity {
@@ -414,6 +419,8 @@ impl Entity {
             options: ProcessOptions::default(),
             stop: StopPolicy::default(),
             stopped: false,
+            pacing: super::pacing::PacingPolicy::default(),
+            deaths: super::pacing::PacingHistory::default(),
         }
     }
 

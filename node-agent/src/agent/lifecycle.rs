@@ -4,7 +4,7 @@
 //! (`outcomes`) are the other parts of the same `impl Agent`.
 
 use super::{Ctx, Msg, Shared};
-use ham_core::model::{CLUSTER_NODE_ID, Command, Effect, EntityRef, ExitInfo, HeartbeatSpec, Uid};
+use ham_core::model::{CLUSTER_NODE_ID, Effect, EntityRef, ExitInfo, HeartbeatSpec, Uid};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tokio::sync::{Notify, mpsc};
@@ -39,8 +39,12 @@ pub struct Agent {
     pub(super) blocking: HashMap<Uid, u64>,
     pub(super) queued: HashMap<Uid, VecDeque<(u32, ExitInfo)>>,
     /// One committer per entity, so its outcomes reach the state in order.
-    pub(super) committers: HashMap<Uid, mpsc::UnboundedSender<(u64, Command)>>,
+    pub(super) committers: HashMap<Uid, mpsc::UnboundedSender<super::outcomes::Queued>>,
     pub(super) outcome_seq: u64,
+    /// Each entity's latest start, to tell its daemon from other processes (E8, L2, L3).
+    pub(super) launches: HashMap<Uid, super::daemons::LaunchRecord>,
+    /// Restart pacing (L4): histories and restarts waiting for their delay.
+    pub(super) pacer: super::pacing::Pacer,
 }
 
 impl Agent {
@@ -50,6 +54,7 @@ impl Agent {
         tx: mpsc::UnboundedSender<Msg>,
         stop: Arc<Notify>,
     ) -> Agent {
+        let pacer = super::pacing::Pacer::new(ctx.clock.mono());
         Agent {
             ctx,
             shared,
@@ -61,6 +66,8 @@ impl Agent {
             queued: HashMap::new(),
             committers: HashMap::new(),
             outcome_seq: 0,
+            launches: HashMap::new(),
+            pacer,
         }
     }
 
@@ -88,6 +95,7 @@ impl Agent {
                 Msg::LeftoversStopped { uid, pid, exit } => {
                     self.on_leftovers_stopped(uid, pid, exit)
                 }
+                Msg::PacedRestart { uid, seq } => self.on_paced_restart(uid, seq),
             }
         }
     }

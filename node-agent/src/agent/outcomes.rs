@@ -31,6 +31,12 @@ pub(super) async fn commit(node: &crate::node::Node, cmd: Command, what: &str) {
     }
 }
 
+/// What runs once a proposal committed.
+pub(super) type Then = Box<dyn FnOnce() + Send>;
+
+/// One proposal in a committer's queue.
+pub(super) type Queued = (u64, Command, Option<Then>);
+
 /// How long a death waits for the previous outcome of its entity to commit
 /// before it is planned from the state as it is (D3: recovery never waits
 /// for consensus; a node cut off from the quorum keeps restarting).
@@ -58,6 +64,19 @@ impl Agent {
         cmd: Command,
         changes_next_plan: bool,
     ) {
+        self.propose_then(entity, cmd, changes_next_plan, None);
+    }
+
+    /// [`Agent::propose_outcome`], running `then` once it committed. A start's
+    /// pid and the daemon it was followed to (E8) go this way too, so that
+    /// the daemon's pid is never overwritten by its launcher's.
+    pub(super) fn propose_then(
+        &mut self,
+        entity: &EntityRef,
+        cmd: Command,
+        changes_next_plan: bool,
+        then: Option<Then>,
+    ) {
         let uid = entity.uid.unwrap_or(0);
         self.outcome_seq += 1;
         let seq = self.outcome_seq;
@@ -72,17 +91,25 @@ impl Agent {
         if !self.watched.contains_key(&uid) {
             // The entity is gone (E7): nothing follows this outcome.
             let ctx = self.ctx.clone();
-            tokio::spawn(async move { commit(&ctx.node, cmd, "a recovery").await });
+            tokio::spawn(async move {
+                commit(&ctx.node, cmd, "a recovery").await;
+                if let Some(then) = then {
+                    then();
+                }
+            });
             return;
         }
         let committer = self.committers.entry(uid).or_insert_with(|| {
             let (ctx, tx) = (self.ctx.clone(), self.tx.clone());
-            let (sender, mut rx) = mpsc::unbounded_channel::<(u64, Command)>();
+            let (sender, mut rx) = mpsc::unbounded_channel::<Queued>();
             let span = tracing::info_span!("committer", entity = %entity.name, uid);
             tokio::spawn(
                 async move {
-                    while let Some((seq, cmd)) = rx.recv().await {
+                    while let Some((seq, cmd, then)) = rx.recv().await {
                         commit(&ctx.node, cmd, "a recovery").await;
+                        if let Some(then) = then {
+                            then();
+                        }
                         let _ = tx.send(Msg::OutcomeSettled { uid, seq });
                     }
                 }
@@ -91,6 +118,6 @@ impl Agent {
             sender
         });
         // The committer ends only when this sender is dropped (forget).
-        let _ = committer.send((seq, cmd));
+        let _ = committer.send((seq, cmd, then));
     }
 }

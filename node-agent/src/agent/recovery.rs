@@ -5,12 +5,13 @@
 
 use super::lifecycle::{Agent, Watched};
 use super::outcomes::commit;
+use super::pacing::PacingView;
 use super::runner;
 use crate::node::now_ns;
 use crate::process::daemon;
 use ham_core::model::{
-    Command, EntityRef, Event, ExitInfo, HeartbeatMiss, Plan, RestartStep, Uid, decide_death,
-    plan_for_event,
+    Command, DeathClock, DeathDecision, EntityRef, Event, ExitInfo, HeartbeatMiss, Pacing, Plan,
+    RestartStep, TimeNs, Uid, decide_death, plan_for_event,
 };
 use std::collections::HashSet;
 
@@ -59,12 +60,41 @@ impl Agent {
     pub(super) fn recover_now(&mut self, w: Watched, exit: ExitInfo) {
         let uid = w.entity.uid.unwrap_or(0);
         let died_ns = now_ns();
-        let decision = self.ctx.node.read_now(|s| decide_death(s, &w.entity, exit));
+        let mono_now = self.pacer.ns(self.ctx.clock.mono());
+        let up_since_ns = self.pacer.ns(w.started);
+        let pacer = &self.pacer;
+        let decision = self.ctx.node.read_now(|s| {
+            let history = pacer.history(s.entity(&w.entity)?, mono_now, died_ns);
+            let clock = DeathClock {
+                now_ns: mono_now,
+                up_since_ns,
+                history: &history,
+            };
+            decide_death(s, &w.entity, exit, clock)
+        });
         let Ok(decision) = decision else {
             self.forget(uid);
             return;
         };
+        self.pacer.keep(uid, decision.history.clone());
+        // L4: past the burst the restart (and the rest of the recovery) waits.
+        if let Some(RestartStep {
+            pacing: Pacing::After(delay_ns),
+            ..
+        }) = decision.restart
+        {
+            self.defer_recovery(w, exit, died_ns, decision, delay_ns);
+            return;
+        }
+        self.shared.set_pacing(uid, PacingView::default());
         tracing::info!(entity = %w.entity.name, uid, pid = w.pid, ?exit, "died");
+        self.carry_out(w, died_ns, decision);
+    }
+
+    /// Carries a death's decision out: restart first, then the plan, then
+    /// the outcome (at once, or when a paced restart's delay ends).
+    pub(super) fn carry_out(&mut self, w: Watched, died_ns: TimeNs, decision: DeathDecision) {
+        let uid = w.entity.uid.unwrap_or(0);
         let mut restarted = None;
         if let Some(r) = &decision.restart {
             let at = now_ns();

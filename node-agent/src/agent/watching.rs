@@ -4,7 +4,6 @@
 use super::Msg;
 use super::launch::Launch;
 use super::lifecycle::{Agent, Watched};
-use super::outcomes::commit;
 use crate::node::now_ns;
 use crate::process::{daemon, identity, pidfd::PidFd, spawn};
 use ham_core::model::{Command, EntityRef, ExitInfo, HeartbeatSpec, ProcessOptions, Uid};
@@ -25,6 +24,10 @@ impl Agent {
             cgroups.remove(uid);
         }
         self.shared.forget_started(uid);
+        self.launches.remove(&uid);
+        // A paced restart waiting for its delay is cancelled (detach, stop).
+        self.pacer.forget(uid);
+        self.shared.forget_pacing(uid);
         self.queued.remove(&uid);
         self.blocking.remove(&uid);
         // Dropping the sender ends the committer once its queue is written.
@@ -45,17 +48,15 @@ impl Agent {
             Ok(pid) => {
                 tracing::info!(entity = %entity.name, pid, instance, "started");
                 crate::failpoint::hit("abort-after-spawn");
-                let node = self.ctx.node.clone();
                 let shared = self.shared.clone();
                 let cmd = Command::ProcessStarted {
-                    entity,
+                    entity: entity.clone(),
                     pid: pid.into(),
                     now_ns: now_ns(),
                 };
-                tokio::spawn(async move {
-                    commit(&node, cmd, "a started process").await;
-                    shared.mark_started(uid);
-                });
+                // In the entity's order: a daemon it is followed to (E8) commits after it.
+                let then: super::outcomes::Then = Box::new(move || shared.mark_started(uid));
+                self.propose_then(&entity, cmd, false, Some(then));
             }
             Err(e) => {
                 tracing::warn!(entity = %entity.name, error = %e, "cannot start");
@@ -110,6 +111,7 @@ impl Agent {
             env.push(("WATCHDOG_USEC", (hb.period_ns / 1000).to_string()));
         }
         let spec = launch.spec(argv, env);
+        let draft = self.launch_draft(entity);
         let (pid, exited) = self.ctx.reaper.spawn_watched(|| spawn::spawn(&spec))?;
         if let Some(cgroups) = &self.ctx.cgroups
             && let Err(e) = cgroups.place(uid, pid)
@@ -117,6 +119,7 @@ impl Agent {
             // Its process group still holds what it starts.
             tracing::warn!(entity = %entity.name, pid, error = %e, "cannot place the process in its cgroup");
         }
+        self.launched(uid, pid, draft);
         let tx = self.tx.clone();
         let span = tracing::info_span!("watcher", entity = %entity.name, uid, pid);
         tokio::spawn(

@@ -34,6 +34,67 @@ pub fn pid(what: &str, pid: i64, required: bool) -> Result<i64> {
     Ok(pid)
 }
 
+/// The pacing fields of a request (L4): all zero (and not off) is None, the
+/// defaults (or a placeholder's settings); otherwise every zero field takes
+/// its default. EINVAL for a policy `PacingPolicy::check` refuses.
+pub fn pacing(
+    burst: u32,
+    window_ms: u64,
+    min_delay_ms: u64,
+    max_delay_ms: u64,
+    off: bool,
+) -> Result<Option<m::PacingPolicy>> {
+    if burst == 0 && window_ms == 0 && min_delay_ms == 0 && max_delay_ms == 0 && !off {
+        return Ok(None);
+    }
+    let d = m::PacingPolicy::default();
+    // Saturating: a value too large for ns is above a day and refused below.
+    let ns = |ms: u64, default: u64| match ms {
+        0 => default,
+        ms => ms.saturating_mul(1_000_000),
+    };
+    m::PacingPolicy {
+        burst: if burst == 0 { d.burst } else { burst },
+        window_ns: ns(window_ms, d.window_ns),
+        min_delay_ns: ns(min_delay_ms, d.min_delay_ns),
+        max_delay_ns: ns(max_delay_ms, d.max_delay_ns),
+        off,
+    }
+    .check()
+    .map(Some)
+}
+
+/// An entity's pacing for its info: the settings, the current delay and
+/// the pending restart (`view` from this node's agent, if it restarted it).
+pub fn pacing_info(
+    e: &m::Entity,
+    view: Option<crate::agent::PacingView>,
+    now_ns: i64,
+) -> pb::PacingInfo {
+    let p = e.pacing;
+    let view = view.unwrap_or_default();
+    let history = m::PacingHistory {
+        deaths: Vec::new(),
+        delay_ns: view.delay_ns,
+    };
+    // A pending restart shows its delay; otherwise the delay resets once the
+    // process has stayed up for the window.
+    let delay_ns = if view.next_restart_ns != 0 {
+        view.delay_ns
+    } else {
+        history.current_delay(&p, now_ns, e.stats.since_ns)
+    };
+    pb::PacingInfo {
+        burst: p.burst,
+        window_ms: p.window_ns / 1_000_000,
+        min_delay_ms: p.min_delay_ns / 1_000_000,
+        max_delay_ms: p.max_delay_ns / 1_000_000,
+        off: p.off,
+        delay_ms: delay_ns / 1_000_000,
+        next_restart_ns: view.next_restart_ns,
+    }
+}
+
 /// An entity by node and name, without a uid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntityKey {

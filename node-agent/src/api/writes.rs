@@ -75,6 +75,13 @@ impl Calls {
         let options = super::attach::process_options(r.process.as_ref())?;
         // L6: every part converted (and refused, named) before anything is proposed.
         let conditions = self.attach_conditions(node, &r.conditions)?;
+        let pacing = cv::pacing(
+            r.pacing_burst,
+            r.pacing_window_ms,
+            r.pacing_min_delay_ms,
+            r.pacing_max_delay_ms,
+            r.pacing_off,
+        )?;
         let cmd = Command::Attach {
             node,
             name: r.name,
@@ -91,6 +98,7 @@ impl Calls {
             options,
             conditions,
             stop: cv::stop_policy(r.warn_signal, r.grace_ms, r.kill_mode)?,
+            pacing,
         };
         let handle = entity_of(self.node.write(cmd).await?)?;
         if handle.node_id == self.local() {
@@ -143,11 +151,19 @@ impl Calls {
 
     pub async fn entity(&self, r: pb::EntityRequest) -> Result<pb::EntityHandle> {
         let node = self.node.resolve(&node_sel(r.node.as_ref()))?;
+        let pacing = cv::pacing(
+            r.pacing_burst,
+            r.pacing_window_ms,
+            r.pacing_min_delay_ms,
+            r.pacing_max_delay_ms,
+            r.pacing_off,
+        )?;
         let cmd = Command::Placeholder {
             node,
             name: r.name,
             flags: r.flags,
             now_ns: now_ns(),
+            pacing,
         };
         entity_of(self.node.write(cmd).await?)
     }

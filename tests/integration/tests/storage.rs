@@ -121,6 +121,7 @@ async fn write_entity(
         node: None,
         name: name.into(),
         flags: 0,
+        ..Default::default()
     };
     raw.entity(req).await.map(|_| ()).map_err(|st| {
         let errno = st

@@ -2,6 +2,8 @@
 //! compound restart, notifications, the heartbeating deadlock, a daemonizing
 //! program, an sd_notify watchdog program, programs with workers) and the
 //! clauses they rest on.
+//! program, an sd_notify watchdog program), restart pacing, and the clauses
+//! they rest on.
 //!
 //! One test target, one file per feature; `fixture` holds what they share.
 
@@ -22,6 +24,8 @@ mod heartbeats;
 mod notify;
 #[path = "supervision/options.rs"]
 mod options;
+#[path = "supervision/pacing.rs"]
+mod pacing;
 #[path = "supervision/restart.rs"]
 mod restart;
 #[path = "supervision/stop.rs"]

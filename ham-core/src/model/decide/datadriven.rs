@@ -13,7 +13,8 @@
 //!   execute LINE, waitfor MS, log MSG, signal PID)
 //! - `fail ENTITY COND ACTION NAME KIND ARG`: an action-fail action
 //! - `disable ENTITY [COND [ACTION]]`
-//! - `death ENTITY [exit=N | signal=N[:core] | unknown] [restart=ok|fail]`
+//! - `death ENTITY [exit=N | signal=N[:core] | unknown] [restart=ok|fail] [deaths=N]`
+//!   (`deaths=N`: N earlier deaths within the pacing window, L4)
 //!
 //! Besides printing, the runner applies the outcome the decision builds for
 //! the given restart result and checks that the state changed exactly as
@@ -21,7 +22,7 @@
 
 use super::*;
 use crate::model::flags::*;
-use crate::model::{ExecutorKind, ObjectRef};
+use crate::model::{ExecutorKind, ObjectRef, Pacing, PacingHistory};
 use std::fmt::Write as _;
 
 const NODE: NodeId = 1;
@@ -253,6 +254,7 @@ fn build(s: &mut HamState, toks: &[String]) {
                 options: Default::default(),
                 conditions: Vec::new(),
                 stop: Default::default(),
+                pacing: None,
             }
         }
         "condition" => {
@@ -370,7 +372,19 @@ fn death(s: &HamState, toks: &[String]) -> String {
         Some(other) => panic!("restart={other}: ok or fail"),
     };
     let mut out = String::new();
-    let d = match decide_death(s, &target, exit) {
+    // `deaths=N`: that many deaths just before this one, within the window (L4).
+    let history = PacingHistory {
+        deaths: (0..a.opt("deaths").map_or(0, |n| n.parse::<i64>().unwrap()))
+            .map(|i| 9_000 + i)
+            .collect(),
+        delay_ns: 0,
+    };
+    let clock = DeathClock {
+        now_ns: 10_000,
+        up_since_ns: 9_999,
+        history: &history,
+    };
+    let d = match decide_death(s, &target, exit, clock) {
         Ok(d) => d,
         Err(e) => return format!("error: {:?} {}\n", e.errno, e.message),
     };
@@ -384,9 +398,13 @@ fn death(s: &HamState, toks: &[String]) -> String {
             let hb = r.heartbeat.map_or(String::new(), |h| {
                 format!(" hb={}ms", h.period_ns / 1_000_000)
             });
+            let paced = match r.pacing {
+                Pacing::Immediate => String::new(),
+                Pacing::After(ns) => format!(" paced={}ms", ns / 1_000_000),
+            };
             let _ = writeln!(
                 out,
-                "restart: {} {argv} instance={}{hb}",
+                "restart: {} {argv} instance={}{hb}{paced}",
                 r.step.path, r.instance
             );
         }

@@ -16,6 +16,7 @@ fn spawn_with(conditions: Vec<ConditionSpec>, options: ProcessOptions) -> Comman
         options,
         conditions,
         stop: Default::default(),
+        pacing: None,
     }
 }
 
@@ -84,7 +85,13 @@ fn l6_attach_with_parts_creates_everything_before_the_start() {
     assert_eq!(c.actions.len(), 2);
     // A death right away is recovered by those conditions, and the restart
     // and the execute carry the entity's options.
-    let d = decide_death(&s, &eref("svc"), ExitInfo::Exited(1)).unwrap();
+    let history = PacingHistory::default();
+    let clock = DeathClock {
+        now_ns: 2_000,
+        up_since_ns: 1_000,
+        history: &history,
+    };
+    let d = decide_death(&s, &eref("svc"), ExitInfo::Exited(1), clock).unwrap();
     let r = d.restart.expect("a restart step");
     assert_eq!(r.step.options, run_as_nobody());
     let steps: Vec<_> = d.plan.steps().collect();
@@ -167,6 +174,7 @@ fn l7_filling_a_placeholder_takes_the_attachs_options() {
         name: "svc".into(),
         flags: 0,
         now_ns: 1,
+        pacing: None,
     })
     .unwrap();
     s.apply(spawn_with(Vec::new(), run_as_nobody())).unwrap();

@@ -10,6 +10,7 @@ fn n3_entity_names_unique_per_node_but_not_across_nodes() {
         name: "inetd".into(),
         flags: 0,
         now_ns: 0,
+        pacing: None,
     };
     s.apply(other).unwrap();
 }
@@ -86,6 +87,7 @@ fn n6_unknown_node_is_ehostunreach() {
         name: "x".into(),
         flags: 0,
         now_ns: 0,
+        pacing: None,
     };
     assert_eq!(errno(s.apply(cmd)), Errno::Ehostunreach);
     assert_eq!(s.node_by_name("beta"), Some(N2));
@@ -124,6 +126,7 @@ fn e2_attach_without_pid_starts_the_line_and_needs_one() {
         options: Default::default(),
         conditions: Vec::new(),
         stop: Default::default(),
+        pacing: None,
     };
     assert_eq!(errno(s.apply(cmd(None))), Errno::Einval);
     assert_eq!(errno(s.apply(cmd(Some("  ")))), Errno::Einval);
@@ -170,6 +173,7 @@ fn e5_placeholder_filled_by_attach_keeps_conditions_and_triggers_attach() {
         name: "db".into(),
         flags: 0,
         now_ns: 0,
+        pacing: None,
     };
     s.apply(ph.clone()).unwrap();
     assert_eq!(errno(s.apply(ph)), Errno::Eexist);
@@ -260,6 +264,7 @@ fn e7_dead_entity_without_restart_is_removed_unless_keepondeath() {
         options: Default::default(),
         conditions: Vec::new(),
         stop: Default::default(),
+        pacing: None,
     };
     s.apply(keep).unwrap();
     s.apply(death_outcome(&s, None)).unwrap();
@@ -415,4 +420,56 @@ fn a3_a_repeated_recovery_outcome_is_applied_once() {
     };
     s.apply(next).unwrap();
     assert_eq!(s.entity(&eref("inetd")).unwrap().stats.restarts, 2);
+}
+
+#[test]
+fn l4_outcomes_record_recent_deaths_with_the_pacing_rule() {
+    let mut s = two_nodes();
+    attach_pid(&mut s, "inetd", 10).unwrap();
+    let handle = s.entity_handle(N1, "inetd").unwrap();
+    // Six deaths 1 ms apart, each restarted at once.
+    for i in 0..6 {
+        let died = 1_000_000 * (i + 1);
+        s.apply(Command::RecoveryOutcome {
+            entity: handle.clone(),
+            exit: ExitInfo::Exited(1),
+            died_ns: died,
+            restarted: Some((100 + i, died + 1)),
+            results: Vec::new(),
+        })
+        .unwrap();
+    }
+    let e = s.entity(&eref("inetd")).unwrap();
+    // The sixth is past the default burst of 5: the record says 100 ms, as
+    // the agent's own history would, so a restarted agent keeps pacing.
+    assert_eq!(e.deaths.deaths.len(), 5);
+    assert_eq!(e.deaths.delay_ns, 100_000_000);
+    // A placeholder's pacing is kept by the attach that fills it, unless the attach names one.
+    let custom = PacingPolicy {
+        burst: 2,
+        ..PacingPolicy::default()
+    };
+    s.apply(Command::Placeholder {
+        node: N1,
+        name: "later".into(),
+        flags: 0,
+        now_ns: 0,
+        pacing: Some(custom),
+    })
+    .unwrap();
+    attach_pid(&mut s, "later", 11).unwrap();
+    assert_eq!(s.entity(&eref("later")).unwrap().pacing, custom);
+    let bad = PacingPolicy {
+        min_delay_ns: 2,
+        max_delay_ns: 1,
+        ..PacingPolicy::default()
+    };
+    let refused = s.apply(Command::Placeholder {
+        node: N1,
+        name: "bad".into(),
+        flags: 0,
+        now_ns: 0,
+        pacing: Some(bad),
+    });
+    assert_eq!(errno(refused), Errno::Einval);
 }

@@ -84,6 +84,7 @@ fn k3_event_triggers_entity_node_global_and_cluster_global_and_any() {
         options: Default::default(),
         conditions: Vec::new(),
         stop: Default::default(),
+        pacing: None,
     };
     s.apply(on_beta).unwrap();
     let plan = plan_for_event(&s, &eref("app"), death()).unwrap();

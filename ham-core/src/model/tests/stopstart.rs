@@ -15,6 +15,7 @@ fn attach_with(s: &mut HamState, name: &str, stop: StopPolicy) -> Result<Applied
         options: Default::default(),
         conditions: Vec::new(),
         stop,
+        pacing: None,
     })
 }
 
@@ -179,6 +180,7 @@ fn l5_stop_and_start_refuse_what_has_no_process() {
         name: "later".into(),
         flags: 0,
         now_ns: 0,
+        pacing: None,
     })
     .unwrap();
     assert_eq!(errno(stop(&mut s, "later")), Errno::Einval);
@@ -196,6 +198,7 @@ fn l5_stop_and_start_refuse_what_has_no_process() {
         options: Default::default(),
         conditions: Vec::new(),
         stop: StopPolicy::default(),
+        pacing: None,
     })
     .unwrap();
     stop(&mut s, "bare").unwrap();

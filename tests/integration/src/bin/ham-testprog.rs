@@ -6,6 +6,15 @@
 //! - `stamp FILE`: appends the wall-clock time in ns to FILE and exits 0.
 //! - `daemonize FILE [PIDFILE]`: starts `up FILE` as a detached child, writes
 //!   its pid to PIDFILE if given, and exits 0 (a daemonizing launcher).
+//! - `daemonize-late FILE PIDFILE DELAY_MS [FIRST_PID]`: a launcher that
+//!   starts `late-pid FILE PIDFILE DELAY_MS` as a detached child, writes
+//!   FIRST_PID to PIDFILE if given (a fresh pid file naming some other
+//!   process), and exits 0.
+//! - `late-pid FILE PIDFILE DELAY_MS`: after DELAY_MS writes its pid to
+//!   PIDFILE (never, with a negative delay), then runs as `up FILE`.
+//! - `crashloop FILE CODE`: appends the wall-clock time in ns to FILE and exits with CODE.
+//! - `crash-until FILE N`: appends "PID NS" to FILE; exits 3 while FILE has
+//!   fewer than N lines, else sleeps forever.
 //! - `watchdog STOPFILE`: sd_notify `READY=1`, then `WATCHDOG=1` every half
 //!   `WATCHDOG_USEC` until STOPFILE exists; then it keeps running silently.
 //! - `signals OUT`: appends "SIGNO VALUE CODE" to OUT for every SIGUSR1/SIGUSR2 received.
@@ -76,6 +85,40 @@ fn daemonize(file: &str, pidfile: Option<&str>) -> ! {
         std::fs::write(p, format!("{}\n", child.id())).expect("write pid file");
     }
     std::process::exit(0)
+}
+
+fn daemonize_late(file: &str, pidfile: &str, delay_ms: &str, first: Option<&str>) -> ! {
+    let me = std::env::current_exe().expect("own path");
+    // Its own process group, as a daemon that calls setsid().
+    std::process::Command::new(me)
+        .args(["late-pid", file, pidfile, delay_ms])
+        .process_group(0)
+        .spawn()
+        .expect("start daemon");
+    if let Some(pid) = first {
+        std::fs::write(pidfile, format!("{pid}\n")).expect("write pid file");
+    }
+    std::process::exit(0)
+}
+
+fn late_pid(file: &str, pidfile: &str, delay_ms: i64) -> ! {
+    if let Ok(ms) = u64::try_from(delay_ms) {
+        std::thread::sleep(Duration::from_millis(ms));
+        // Written whole and renamed into place, as careful daemons do.
+        let tmp = format!("{pidfile}.tmp");
+        std::fs::write(&tmp, format!("{}\n", std::process::id())).expect("write pid file");
+        std::fs::rename(&tmp, pidfile).expect("rename pid file");
+    }
+    up(file)
+}
+
+fn crash_until(file: &str, n: usize) -> ! {
+    append(file, &format!("{} {}", std::process::id(), now_ns()));
+    let count = std::fs::read_to_string(file).map_or(0, |t| t.lines().count());
+    if count < n {
+        std::process::exit(3);
+    }
+    sleep_forever()
 }
 
 fn watchdog(stop: &str) -> ! {
@@ -201,6 +244,13 @@ fn main() {
         "exit" => std::process::exit(arg(1).parse().expect("exit code")),
         "stamp" => append(arg(1), &now_ns().to_string()),
         "daemonize" => daemonize(arg(1), args.get(2).map(String::as_str)),
+        "daemonize-late" => daemonize_late(arg(1), arg(2), arg(3), args.get(4).map(String::as_str)),
+        "late-pid" => late_pid(arg(1), arg(2), arg(3).parse().expect("delay")),
+        "crashloop" => {
+            append(arg(1), &now_ns().to_string());
+            std::process::exit(arg(2).parse().expect("exit code"))
+        }
+        "crash-until" => crash_until(arg(1), arg(2).parse().expect("count")),
         "watchdog" => watchdog(arg(1)),
         "signals" => signals(arg(1)),
         "pulses" => pulses(arg(1), arg(2).parse().expect("chid"), arg(3)),

@@ -25,6 +25,7 @@ async fn m1_errors_travel_as_grpc_code_plus_errno() {
             node: None,
             name: name.into(),
             flags: 0,
+            ..Default::default()
         };
         raw.entity(entity("web")).await.unwrap();
         assert_status!(

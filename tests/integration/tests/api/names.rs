@@ -440,6 +440,7 @@ async fn n1_errors_quote_at_most_64_bytes_of_a_10_kb_name() {
                 node: local(),
                 name: big.clone(),
                 flags: 0,
+                ..Default::default()
             })
             .await,
             InvalidArgument,
@@ -450,6 +451,7 @@ async fn n1_errors_quote_at_most_64_bytes_of_a_10_kb_name() {
                 node: local(),
                 name: format!("{big}/x"),
                 flags: 0,
+                ..Default::default()
             })
             .await,
             InvalidArgument,
@@ -479,6 +481,7 @@ async fn n1_errors_quote_at_most_64_bytes_of_a_10_kb_name() {
                 node: big_sel(),
                 name: "x".into(),
                 flags: 0,
+                ..Default::default()
             })
             .await,
             NotFound,

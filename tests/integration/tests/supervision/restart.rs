@@ -193,6 +193,8 @@ fn a3_crash_loop_restarts_every_time_without_agent_growth() {
         "--cmd",
         &format!("{PROG} up {up}"),
         "--restart",
+        // 200 deaths in a row measure the restart path, not pacing (L4).
+        "--pacing-off",
     ]);
     let rss = |pid: u32| -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
