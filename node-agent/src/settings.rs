@@ -208,6 +208,9 @@ impl Settings {
             }),
             _ => file.tls,
         };
+        if listen.is_none() && args.no_socket {
+            bail!("--no-socket with no --listen (and no peers) would serve nothing");
+        }
         let insecure = args.insecure || file.insecure.unwrap_or(false);
         if let Some(listen) = listen
             && tls.is_none()
@@ -321,11 +324,21 @@ mod tests {
     }
 
     #[test]
+    fn the_example_configuration_resolves() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/config/ham.toml");
+        let s = settings(&["--config", path]).unwrap();
+        assert_eq!(s.peers.len(), 2);
+        assert!(s.tls.is_some());
+        assert_eq!(s.limits, Limits::default());
+    }
+
+    #[test]
     fn p1_plain_text_tcp_needs_insecure_also_on_loopback() {
         let err = settings(&["--listen", "127.0.0.1:4815"]).unwrap_err();
         assert!(format!("{err:#}").contains("--insecure"), "{err:#}");
         assert!(settings(&["--peer", "2=b@127.0.0.2:1"]).is_err());
         assert!(settings(&["--listen", "127.0.0.1:4815", "--insecure"]).is_ok());
+        assert!(settings(&["--no-socket"]).is_err(), "nothing to serve");
     }
 
     #[test]

@@ -583,3 +583,52 @@ fn p8_every_write_leaves_an_audit_line_accepted_or_refused() {
     user.ok(&ham, &["ls"]);
     assert!(!audit(&["Tree"]), "{}", ham.log_text());
 }
+
+/// A `key : value` field of an entity's `.info`.
+fn info_field(ham: &HamProcess, entity: &str, key: &str) -> Option<String> {
+    let text = ham.hamctrl_ok(&["cat", &format!("{entity}/.info")]);
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(" : ")?;
+        (k.trim() == key).then(|| v.trim().to_string())
+    })
+}
+
+#[test]
+fn p3_an_sd_notify_heartbeat_counts_only_from_a_process_of_its_entity() {
+    let dir = tempfile::tempdir().unwrap();
+    let ham = HamProcess::start(dir.path());
+    let never = dir.path().join("never");
+    let never = never.to_str().unwrap();
+    // The entity's own shell does not beat; its child, in the entity's process group, does.
+    let grouped = format!("/bin/sh -c \"{PROG} watchdog {never}; sleep 1000\"");
+    let heartbeat = ["--heartbeat-ms", "100", "--hpdl", "2", "--hpdh", "3"];
+    let mut args = vec!["attach", "grouped", "--cmd", &grouped];
+    args.extend(heartbeat);
+    ham.hamctrl_ok(&args);
+    let mut args = vec!["attach", "lonely", "--cmd", "/bin/sleep 1000"];
+    args.extend(heartbeat);
+    ham.hamctrl_ok(&args);
+    // A process of no entity beats on the same socket.
+    let stranger = Reaped(
+        Command::new(PROG)
+            .args(["watchdog", never])
+            .env("NOTIFY_SOCKET", ham.data_dir.join("notify.sock"))
+            .env("WATCHDOG_USEC", "100000")
+            .spawn()
+            .unwrap(),
+    );
+    let state = |e: &str| info_field(&ham, e, "HeartBeat State");
+    wait_for("the lonely entity to miss its heartbeats", LIMIT, || {
+        state("lonely").as_deref() == Some("MISSEDHIGH")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(state("grouped").as_deref(), Some("OK"));
+    assert_eq!(state("lonely").as_deref(), Some("MISSEDHIGH"));
+    let pid = format!("pid={}", stranger.0.id());
+    let ignored = ham
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("ignored") && l.contains(&pid))
+        .count();
+    assert_eq!(ignored, 1, "{}", ham.log_text());
+}
