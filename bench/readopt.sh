@@ -25,7 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 start() {
-    "$ham" --data-dir "$dir/data" --socket "$sock" --listen 127.0.0.1:0 -t none 2>>"$dir/ham.log" &
+    "$ham" --data-dir "$dir/data" --socket "$sock" -t none 2>>"$dir/ham.log" &
     pid=$!
 }
 wait_ready() {

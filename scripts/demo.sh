@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds ham and hamctrl, starts a one-node HAM on its defaults (state in
-# /var/lib/ham, API on /run/ham/ham.sock and 127.0.0.1:4815), attaches a
+# /var/lib/ham, API on the Unix socket /run/ham/ham.sock alone), attaches a
 # process with a restart action in one hamctrl line, kills the process, and
 # shows the HAM restarted it. The HAM keeps running afterwards.
 set -euo pipefail

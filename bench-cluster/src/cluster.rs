@@ -85,6 +85,10 @@ impl HamCluster {
             .enumerate()
             .map(|(i, a)| format!("--peer={}=n{}@{a}", i + 1, i + 1))
             .collect();
+        // Plain text on loopback (--insecure): calls one node forwards to another arrive
+        // anonymous, so the policy of such a cluster grants anonymous callers admin.
+        let policy = dir.join("insecure-cluster.toml");
+        std::fs::write(&policy, "[policy]\nanonymous = \"admin\"\n")?;
         let mut nodes = Vec::new();
         for id in 1..=n {
             let data = dir.join(format!("n{id}"));
@@ -98,7 +102,14 @@ impl HamCluster {
                 "--socket".to_owned(),
                 socket.display().to_string(),
                 "-d".to_owned(),
+                "--insecure".to_owned(),
             ];
+            if !extra
+                .iter()
+                .any(|a| a == "--config" || a.starts_with("--config="))
+            {
+                args.extend(["--config".to_owned(), policy.display().to_string()]);
+            }
             // No timestamps in the log, unless the caller asks for a style.
             if !extra.iter().any(|a| a.starts_with("-t")) {
                 args.extend(["-t".to_owned(), "none".to_owned()]);

@@ -1,7 +1,142 @@
 //! Access control (HAM-CONTRACT P1–P4, P7, P8): who a caller is, what it may do.
 //!
-//! `caller` is the identity every call carries, whatever edge it came through.
+//! `caller` is the identity every call carries, whatever edge it came through; `roles` the one
+//! table of the role each RPC needs; `policy` who holds which role; `proc` what `/proc` says of
+//! a local process (its groups, and kill(2)'s rule for the signals it may have sent); `limits`
+//! the sizes and counts no caller may exceed; `audit` the line every write leaves.
+//!
+//! The API edge decides once per call ([`Access::caller`], `roles::required_role`) and serves
+//! the call inside [`with_caller`], so the few checks that need the request's resolved content
+//! (the target of a signal, P4) ask [`check_signal_target`] where that content is known.
 
-// Not yet read by the edges: the access-control change that follows wires it in.
-#[allow(dead_code)]
+pub mod audit;
 pub mod caller;
+pub mod limits;
+pub mod policy;
+pub mod proc;
+pub mod roles;
+
+use caller::Principal;
+use ham_core::model::{Errno, HamError, Result};
+use limits::{Limits, Streams};
+use policy::Policy;
+use roles::Role;
+use std::sync::Arc;
+
+/// Everything the API needs to authorize calls.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub policy: Arc<Policy>,
+    pub limits: Limits,
+    pub streams: Streams,
+}
+
+/// The caller of the call being served, and the role the policy gives it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub role: Option<Role>,
+}
+
+impl Caller {
+    /// The pid of a local caller.
+    pub fn pid(&self) -> Option<i64> {
+        match self.principal {
+            Principal::Local { pid, .. } if pid > 0 => Some(pid.into()),
+            _ => None,
+        }
+    }
+}
+
+impl Access {
+    /// Access with `policy` and `limits`.
+    pub fn new(policy: Policy, limits: Limits) -> Access {
+        Access {
+            policy: Arc::new(policy),
+            limits,
+            streams: Streams::default(),
+        }
+    }
+
+    /// Who `principal` is for the policy: its role, from its groups when a rule names a group.
+    pub fn caller(&self, principal: Principal) -> Caller {
+        let groups = match &principal {
+            Principal::Local { uid, gid, pid } if self.policy.has_group_rules() => {
+                local_groups(*uid, *gid, *pid)
+            }
+            _ => Vec::new(),
+        };
+        let role = self.policy.role_of(&principal, &groups);
+        Caller { principal, role }
+    }
+}
+
+/// A local caller's groups: those of its process as `/proc` shows them, else (the process is
+/// gone, or hides its `/proc`) its user's from the group database.
+fn local_groups(uid: u32, gid: u32, pid: i32) -> Vec<u32> {
+    if let Some(ids) = proc::ids_of(pid.into())
+        && ids.uids[1] == uid
+    {
+        let mut g = ids.groups;
+        g.extend(ids.gids);
+        return g;
+    }
+    let name = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .and_then(|u| std::ffi::CString::new(u.name).ok());
+    let mut groups = vec![gid];
+    if let Some(name) = name
+        && let Ok(list) = nix::unistd::getgrouplist(&name, nix::unistd::Gid::from_raw(gid))
+    {
+        groups.extend(list.into_iter().map(|g| g.as_raw()));
+    }
+    groups
+}
+
+tokio::task_local! {
+    static CALLER: Caller;
+}
+
+/// Runs `f` as a call of `caller`.
+pub async fn with_caller<F: std::future::Future>(caller: Caller, f: F) -> F::Output {
+    CALLER.scope(caller, f).await
+}
+
+/// EACCES, naming what the call needed.
+pub fn refused(what: impl std::fmt::Display) -> HamError {
+    HamError::new(Errno::Eacces, format!("permission denied: {what}"))
+}
+
+/// P4: whether the caller being served may have `ham` signal process `pid`, on this node
+/// (`local`) or another. An admin may; anyone else only a process of this node that kill(2)
+/// would let it signal itself. Outside of a call (the daemon's own work) nothing is checked.
+pub fn check_signal_target(local: bool, pid: i64) -> Result<()> {
+    let Ok(caller) = CALLER.try_with(Caller::clone) else {
+        return Ok(());
+    };
+    if caller.role >= Some(Role::Admin) {
+        return Ok(());
+    }
+    let Principal::Local { uid, .. } = caller.principal else {
+        return Err(refused(format!(
+            "{} may not have ham signal a process (needs role admin)",
+            caller.principal
+        )));
+    };
+    if !local {
+        return Err(refused(format!(
+            "signalling a process of another node needs role admin (caller {})",
+            caller.principal
+        )));
+    }
+    match proc::ids_of(pid) {
+        Some(ids) if proc::may_signal(uid, &ids) => Ok(()),
+        Some(_) => Err(refused(format!(
+            "uid {uid} may not signal process {pid}, which belongs to another user (needs role admin)"
+        ))),
+        None => Err(refused(format!(
+            "no process {pid} that uid {uid} may signal (needs role admin)"
+        ))),
+    }
+}

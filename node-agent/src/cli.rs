@@ -6,7 +6,7 @@ use clap::{Parser, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Default API address (loopback only: plain text is allowed only there).
+/// API address of a node that serves TCP (it has peers) without saying where.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4815";
 /// Default Unix socket of the API.
 pub const DEFAULT_SOCKET: &str = "/run/ham/ham.sock";
@@ -48,7 +48,8 @@ pub struct Args {
     /// Directory holding the replicated log and snapshots [default: /var/lib/ham].
     #[arg(long, env = "HAM_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// TCP address of the gRPC API, also used by the other nodes [default: 127.0.0.1:4815].
+    /// TCP address of the gRPC API, also used by the other nodes [default: none for a
+    /// one-node cluster (the Unix socket only), 127.0.0.1:4815 with peers].
     #[arg(long, env = "HAM_LISTEN")]
     pub listen: Option<SocketAddr>,
     /// Unix socket of the gRPC API.
@@ -63,9 +64,14 @@ pub struct Args {
     /// This node's name (default: the host name).
     #[arg(long)]
     pub node_name: Option<String>,
-    /// Allow plain-text gRPC on a non-loopback address.
+    /// Serve TCP without TLS: every TCP caller is then anonymous (HAM-CONTRACT P1). Needed for
+    /// any plain-text TCP, loopback included.
     #[arg(long)]
     pub insecure: bool,
+    /// Group (name or gid) owning the Unix socket, mode 0660, so its members can connect
+    /// [default: 0].
+    #[arg(long, value_name = "GROUP")]
+    pub socket_group: Option<String>,
     /// Test builds only: die at this named point (for example abort-after-spawn).
     #[cfg(feature = "failpoints")]
     #[arg(long, value_name = "NAME", hide = true)]

@@ -158,7 +158,8 @@ async fn run(args: Args) -> Result<(), Failure> {
     )
     .map_err(fail(3))?;
     let leases = Arc::new(leases::Leases::new(settings.lease));
-    let ham = api::HamService::new(cluster.clone(), agent.clone(), stop.clone());
+    let access = auth::Access::new(settings.policy.clone(), settings.limits);
+    let ham = api::HamService::new(cluster.clone(), agent.clone(), stop.clone(), access);
     let peer = peer::PeerService::new(node.clone(), agent, leases.clone());
     // Other nodes must reach this one before it can register (or elect anyone).
     let (tcp, unix) = listeners.split();
@@ -172,6 +173,7 @@ async fn run(args: Args) -> Result<(), Failure> {
             peer,
             tls,
             shutdown.clone(),
+            settings.limits,
         )
         .instrument(tcp_span),
     );
@@ -200,7 +202,7 @@ async fn run(args: Args) -> Result<(), Failure> {
     );
     // The local socket opens last: a client that reaches it finds the node registered.
     let unix_span = info_span!("server", listener = "unix", socket = ?unix);
-    let served = server::serve_unix(unix, ham, shutdown)
+    let served = server::serve_unix(unix, ham, shutdown, settings.socket_group, settings.limits)
         .instrument(unix_span)
         .await;
     // Peers' Raft streams into this node end now, so the TCP server drains

@@ -49,8 +49,9 @@ fn filter(verbosity: u32) -> EnvFilter {
         _ => "trace",
     };
     // raft-rs is chatty at debug; keep it one step quieter than the HAM itself.
+    // The audit trail (HAM-CONTRACT P8) is kept whatever the verbosity.
     EnvFilter::new(format!(
-        "{level},raft={}",
+        "{level},raft={},audit=info",
         if verbosity >= 3 { "debug" } else { "warn" }
     ))
 }

@@ -7,8 +7,6 @@
 //! (`ham.raft.v1.RaftTransport`); `tls` holds the mutual-TLS settings all of
 //! them dial and serve with.
 
-// Not yet read by the edges: the access-control change that follows wires it in.
-#[allow(dead_code)]
 pub mod certid;
 pub mod cluster;
 pub mod leases;

@@ -1,8 +1,9 @@
-//! Serving: the public API on a Unix socket (local clients) and on TCP
-//! (clients and other nodes, with the Raft transport and the Peer service;
-//! mutual TLS when configured).
+//! Serving: the public API on a Unix socket (local clients, mode 0660, its group configured)
+//! and, when asked for, on TCP (clients and other nodes, with the Raft transport and the Peer
+//! service; mutual TLS, or plain text with `--insecure`).
 
 use crate::api::HamService;
+use crate::auth::limits::Limits;
 use crate::net::peer::PeerService;
 use crate::net::tls::TlsSettings;
 use anyhow::{Context as _, bail};
@@ -25,24 +26,32 @@ use tracing::Instrument as _;
 
 /// Both listeners, bound up front so that "address in use" is reported at start.
 pub struct Listeners {
-    tcp: TcpListener,
+    tcp: Option<TcpListener>,
     unix: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Listeners {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Listeners")
-            .field("tcp", &self.tcp.local_addr().ok())
+            .field("tcp", &self.tcp_addr())
             .finish()
     }
 }
 
 impl Listeners {
     /// Binds the TCP address and the Unix socket, if any.
-    pub async fn bind(addr: SocketAddr, socket: Option<&Path>) -> anyhow::Result<Listeners> {
-        let tcp = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
+    pub async fn bind(
+        addr: Option<SocketAddr>,
+        socket: Option<&Path>,
+    ) -> anyhow::Result<Listeners> {
+        let tcp = match addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr}"))?,
+            ),
+            None => None,
+        };
         let unix = match socket {
             Some(socket) => {
                 if let Some(dir) = socket.parent() {
@@ -69,25 +78,30 @@ impl Listeners {
 
     /// The TCP address actually bound (port 0 picks one).
     pub fn tcp_addr(&self) -> Option<SocketAddr> {
-        self.tcp.local_addr().ok()
+        self.tcp.as_ref().and_then(|t| t.local_addr().ok())
     }
 
     /// The TCP listener, and the Unix socket path to bind when ready.
-    pub fn split(self) -> (TcpListener, Option<std::path::PathBuf>) {
+    pub fn split(self) -> (Option<TcpListener>, Option<std::path::PathBuf>) {
         (self.tcp, self.unix)
     }
 }
 
-/// Serves the API, the Raft transport and the Peer service on TCP until `stop`.
+/// Serves the API, the Raft transport and the Peer service on TCP (if any) until `stop`.
 pub async fn serve_tcp<T: RaftTransport>(
-    tcp: TcpListener,
+    tcp: Option<TcpListener>,
     ham: HamService,
     raft: RaftTransportServer<T>,
     peer: PeerService,
     tls: Option<Arc<TlsSettings>>,
     stop: Shutdown,
+    limits: Limits,
 ) -> anyhow::Result<()> {
-    let mut builder = tonic::transport::Server::builder();
+    let Some(tcp) = tcp else {
+        stop.requested().await;
+        return Ok(());
+    };
+    let mut builder = keepalive(tonic::transport::Server::builder(), &limits);
     if let Some(tls) = &tls {
         builder = builder
             .tls_config(tls.server_config())
@@ -95,7 +109,10 @@ pub async fn serve_tcp<T: RaftTransport>(
     }
     let limits = ConnLimits::get();
     let incoming = accept_loop(tcp, "tcp", limits.tcp, stop.clone());
-    let server = keepalive(builder)
+    let server = builder
+        .layer(tower::util::MapResponseLayer::new(
+            oversized_as_enomem as Mapper,
+        ))
         .add_service(ham.into_server())
         .add_service(raft)
         .add_service(peer.into_server())
@@ -103,19 +120,27 @@ pub async fn serve_tcp<T: RaftTransport>(
     bounded(server, stop).await.context("tcp server failed")
 }
 
-/// Serves the API on the Unix socket (if any) until `stop`.
+/// Serves the API on the Unix socket (if any) until `stop`. The socket is mode 0660, owned by
+/// `group`: its members and the daemon's user can connect (P1); what they may do is the
+/// policy's (P2).
 pub async fn serve_unix(
     socket: Option<std::path::PathBuf>,
     ham: HamService,
     stop: Shutdown,
+    group: u32,
+    limits: Limits,
 ) -> anyhow::Result<()> {
     match socket {
         Some(path) => {
             let unix = UnixListener::bind(&path)
                 .with_context(|| format!("cannot listen on {}", path.display()))?;
-            let limits = ConnLimits::get();
-            let incoming = accept_loop(unix, "unix", limits.unix, stop.clone());
-            let server = keepalive(tonic::transport::Server::builder())
+            restrict_socket(&path, group)?;
+            let conns = ConnLimits::get();
+            let incoming = accept_loop(unix, "unix", conns.unix, stop.clone());
+            let server = keepalive(tonic::transport::Server::builder(), &limits)
+                .layer(tower::util::MapResponseLayer::new(
+                    oversized_as_enomem as Mapper,
+                ))
                 .add_service(ham.into_server())
                 .serve_with_incoming_shutdown(incoming, stop.clone().requested());
             bounded(server, stop)
@@ -189,10 +214,57 @@ pub const MAX_TCP_CONNECTIONS: usize = 4096;
 /// Most concurrent connections on the local Unix socket.
 pub const MAX_UNIX_CONNECTIONS: usize = 1024;
 
-fn keepalive(builder: tonic::transport::Server) -> tonic::transport::Server {
+/// Keep-alive pings, and at most `streams_per_caller` concurrent HTTP/2 streams per
+/// connection (P7; the per-caller count of open streaming calls is the API's).
+fn keepalive(builder: tonic::transport::Server, limits: &Limits) -> tonic::transport::Server {
+    let streams = u32::try_from(limits.streams_per_caller).unwrap_or(u32::MAX);
     builder
         .http2_keepalive_interval(Some(PING_EVERY))
         .http2_keepalive_timeout(Some(PING_TIMEOUT))
+        .max_concurrent_streams(Some(streams))
+}
+
+/// Mode 0660 and group `group` on the socket file, before anyone can have connected through
+/// a wider mode: the listener is bound under the process umask (0022 or narrower gives no
+/// one else write permission, which connecting needs).
+fn restrict_socket(path: &Path, group: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::os::unix::fs::chown(path, None, Some(group))
+        .with_context(|| format!("cannot give {} to group {group}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+        .with_context(|| format!("cannot set the mode of {}", path.display()))
+}
+
+type Response = tonic::codegen::http::Response<tonic::body::Body>;
+type Mapper = fn(Response) -> Response;
+
+/// P7: a request over the size limit is refused by tonic's decoder as OUT_OF_RANGE before any
+/// handler sees it; it is answered as the vocabulary says a limit is, RESOURCE_EXHAUSTED with
+/// errno ENOMEM.
+fn oversized_as_enomem(resp: Response) -> Response {
+    let h = resp.headers();
+    let out_of_range = h
+        .get("grpc-status")
+        .is_some_and(|v| v == (tonic::Code::OutOfRange as i32).to_string().as_str());
+    let too_large = h
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        .is_some_and(|m| m.contains("too%20large") || m.contains("too large"));
+    if !(out_of_range && too_large) {
+        return resp;
+    }
+    let message = h
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        .unwrap_or_default()
+        .replace("%20", " ")
+        .replace("%3A", ":")
+        .replace("%2C", ",");
+    let err = ham_core::model::HamError::new(
+        ham_core::model::Errno::Enomem,
+        format!("request over the size limit (limits.request_bytes): {message}"),
+    );
+    crate::status::to_status(err).into_http()
 }
 
 /// Connection caps, derived from the soft descriptor limit.

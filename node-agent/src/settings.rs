@@ -22,13 +22,23 @@
 //! ca = "/etc/ham/ca.pem"
 //! cert = "/etc/ham/node.pem"
 //! key = "/etc/ham/node.key"
+//!
+//! socket_group = "ham"          # owns the Unix socket (mode 0660); default gid 0
+//!
+//! [policy]                      # who holds which role: auth/policy.rs
+//! [limits]                      # request size and counts: auth/limits.rs
 //! ```
+//!
+//! TCP is served only when asked for (`listen`, or peers: a one-node cluster with neither
+//! serves the Unix socket alone), and in plain text only with `--insecure` (`insecure = true`).
 
+use crate::auth::limits::Limits;
+use crate::auth::policy::{Policy, PolicyFile};
 use crate::cli::{Args, DEFAULT_DATA_DIR, DEFAULT_LISTEN, Peer};
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
 use std::collections::HashSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -46,6 +56,34 @@ struct FileConfig {
     peer: Vec<Peer>,
     timing: Option<Timing>,
     tls: Option<TlsFiles>,
+    socket_group: Option<GroupName>,
+    policy: Option<PolicyFile>,
+    limits: Option<Limits>,
+}
+
+/// A group by name or number.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum GroupName {
+    Id(u32),
+    Name(String),
+}
+
+/// The gid of a group given by number or name.
+fn group_id(g: &GroupName) -> anyhow::Result<u32> {
+    match g {
+        GroupName::Id(id) => Ok(*id),
+        GroupName::Name(name) => {
+            if let Ok(id) = name.parse() {
+                return Ok(id);
+            }
+            match nix::unistd::Group::from_name(name) {
+                Ok(Some(g)) => Ok(g.gid.as_raw()),
+                Ok(None) => bail!("socket group {name:?}: no such group"),
+                Err(e) => bail!("socket group {name:?}: {e}"),
+            }
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -76,8 +114,8 @@ pub struct Settings {
     pub node_id: u64,
     /// Unique name.
     pub node_name: Option<String>,
-    /// API and peer address to bind.
-    pub listen: SocketAddr,
+    /// API and peer address to bind; none: no TCP at all (a one-node cluster on its socket).
+    pub listen: Option<SocketAddr>,
     /// The address the others use, when not the bound one.
     pub advertise: Option<String>,
     /// State directory.
@@ -96,6 +134,12 @@ pub struct Settings {
     pub lease: Duration,
     /// Mutual TLS, if configured.
     pub tls: Option<TlsFiles>,
+    /// The group owning the Unix socket.
+    pub socket_group: u32,
+    /// Who holds which role.
+    pub policy: Policy,
+    /// Sizes and counts no caller may exceed.
+    pub limits: Limits,
 }
 
 /// Defaults chosen so that a new leader takes writes within 2 s of the old
@@ -107,12 +151,6 @@ pub const DEFAULT_ELECTION_TICKS: u64 = 10;
 pub const DEFAULT_HEARTBEAT_TICKS: u64 = 2;
 /// Lease length.
 pub const DEFAULT_LEASE_MS: u64 = 3000;
-
-fn is_loopback(address: &str) -> bool {
-    let host = address.rsplit_once(':').map_or(address, |(h, _)| h);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
 
 impl Settings {
     /// Resolves the settings; errors name the file or flag at fault.
@@ -141,11 +179,12 @@ impl Settings {
         let own = peers.iter().find(|p| p.id == node_id).cloned();
         peers.retain(|p| p.id != node_id);
         let own_listen = own.as_ref().and_then(|p| p.address.parse().ok());
-        let listen = args
-            .listen
-            .or(file.listen)
-            .or(own_listen)
-            .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address parses"));
+        let join = args.join || file.join.unwrap_or(false);
+        // A one-node cluster asked for no address serves its Unix socket alone.
+        let listen = args.listen.or(file.listen).or(own_listen).or_else(|| {
+            (!peers.is_empty() || join)
+                .then(|| DEFAULT_LISTEN.parse().expect("default address parses"))
+        });
         let node_name = args
             .node_name
             .clone()
@@ -169,20 +208,19 @@ impl Settings {
             }),
             _ => file.tls,
         };
+        if listen.is_none() && args.no_socket {
+            bail!("--no-socket with no --listen (and no peers) would serve nothing");
+        }
         let insecure = args.insecure || file.insecure.unwrap_or(false);
-        if tls.is_none() && !insecure {
-            if !listen.ip().is_loopback() {
-                bail!(
-                    "refusing plain-text gRPC on {listen}: not a loopback address (configure TLS, or pass --insecure)"
-                );
-            }
-            if let Some(p) = peers.iter().find(|p| !is_loopback(&p.address)) {
-                bail!(
-                    "refusing plain text to peer {} at {}: not a loopback address (configure TLS, or pass --insecure)",
-                    p.id,
-                    p.address
-                );
-            }
+        if let Some(listen) = listen
+            && tls.is_none()
+            && !insecure
+        {
+            // P1: plain text makes every TCP caller anonymous, and the other nodes' traffic
+            // readable by anyone on the path; it is served only when asked for by name.
+            bail!(
+                "refusing plain-text gRPC on {listen} (also on loopback): configure TLS, or pass --insecure"
+            );
         }
         let election_ticks = args
             .election_ticks
@@ -197,7 +235,6 @@ impl Settings {
                 "heartbeat ticks ({heartbeat_ticks}) must be fewer than election ticks ({election_ticks})"
             );
         }
-        let join = args.join || file.join.unwrap_or(false);
         if join && peers.is_empty() {
             // The new node must answer the leader before it has any state
             // (and so any address) of its own.
@@ -206,11 +243,26 @@ impl Settings {
             );
         }
         let advertise = args.advertise.clone().or(file.advertise);
-        if listen.ip().is_unspecified() && advertise.is_none() {
+        if let Some(listen) = listen
+            && listen.ip().is_unspecified()
+            && advertise.is_none()
+        {
             bail!(
                 "listening on {listen} needs --advertise HOST:PORT: the other nodes cannot dial a wildcard address"
             );
         }
+        let socket_group = match (&args.socket_group, &file.socket_group) {
+            (Some(flag), _) => group_id(&GroupName::Name(flag.clone()))?,
+            (None, Some(g)) => group_id(g)?,
+            (None, None) => 0,
+        };
+        let own_uid = nix::unistd::geteuid().as_raw();
+        let policy = match file.policy {
+            Some(p) => Policy::from_file(p, own_uid).context("bad [policy]")?,
+            None => Policy::default_for(own_uid),
+        };
+        let limits = file.limits.unwrap_or_default();
+        limits.validate()?;
         Ok(Settings {
             node_id,
             node_name,
@@ -232,6 +284,9 @@ impl Settings {
                     .unwrap_or(DEFAULT_LEASE_MS),
             ),
             tls,
+            socket_group,
+            policy,
+            limits,
         })
     }
 
@@ -258,13 +313,54 @@ mod tests {
     }
 
     #[test]
-    fn defaults_make_a_one_node_cluster_on_loopback() {
+    fn p1_defaults_make_a_one_node_cluster_on_its_socket_alone() {
         let s = settings(&[]).unwrap();
-        assert_eq!(
-            (s.node_id, s.voters(), s.listen.to_string()),
-            (1, vec![1], DEFAULT_LISTEN.to_string())
-        );
+        assert_eq!((s.node_id, s.voters(), s.listen), (1, vec![1], None));
         assert_eq!(s.tick, Duration::from_millis(50));
+        assert_eq!(s.socket_group, 0);
+        assert_eq!(s.limits, Limits::default());
+        let s = settings(&["--peer", "2=b@127.0.0.2:1", "--insecure"]).unwrap();
+        assert_eq!(s.listen, Some(DEFAULT_LISTEN.parse().unwrap()));
+    }
+
+    #[test]
+    fn the_example_configuration_resolves() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/config/ham.toml");
+        let s = settings(&["--config", path]).unwrap();
+        assert_eq!(s.peers.len(), 2);
+        assert!(s.tls.is_some());
+        assert_eq!(s.limits, Limits::default());
+    }
+
+    #[test]
+    fn p1_plain_text_tcp_needs_insecure_also_on_loopback() {
+        let err = settings(&["--listen", "127.0.0.1:4815"]).unwrap_err();
+        assert!(format!("{err:#}").contains("--insecure"), "{err:#}");
+        assert!(settings(&["--peer", "2=b@127.0.0.2:1"]).is_err());
+        assert!(settings(&["--listen", "127.0.0.1:4815", "--insecure"]).is_ok());
+        assert!(settings(&["--no-socket"]).is_err(), "nothing to serve");
+    }
+
+    #[test]
+    fn p2_p7_policy_limits_and_socket_group_come_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ham.toml");
+        std::fs::write(
+            &path,
+            "socket_group = 27\n[policy]\nanonymous = \"reader\"\n[[policy.rule]]\nuid = 1000\nrole = \"operator\"\n[limits]\nentities_per_node = 5\n",
+        )
+        .unwrap();
+        let s = settings(&["--config", path.to_str().unwrap()]).unwrap();
+        assert_eq!(s.socket_group, 27);
+        assert_eq!(s.limits.entities_per_node, 5);
+        assert_eq!(s.policy.anonymous, Some(crate::auth::roles::Role::Reader));
+        let s = settings(&["--config", path.to_str().unwrap(), "--socket-group", "0"]).unwrap();
+        assert_eq!(s.socket_group, 0, "the flag wins");
+        assert!(settings(&["--socket-group", "no-such-group-here"]).is_err());
+        std::fs::write(&path, "[limits]\nrequest_bytes = 0\n").unwrap();
+        assert!(settings(&["--config", path.to_str().unwrap()]).is_err());
+        std::fs::write(&path, "[[policy.rule]]\nrole = \"admin\"\n").unwrap();
+        assert!(settings(&["--config", path.to_str().unwrap()]).is_err());
     }
 
     #[test]
@@ -277,11 +373,11 @@ mod tests {
             "--peer",
             "3=c@127.0.0.3:7001",
         ];
-        let mut args = vec!["--node-id", "2"];
+        let mut args = vec!["--node-id", "2", "--insecure"];
         args.extend(peers);
         let s = settings(&args).unwrap();
         assert_eq!(s.node_name.as_deref(), Some("b"));
-        assert_eq!(s.listen.to_string(), "127.0.0.2:7001");
+        assert_eq!(s.listen, Some("127.0.0.2:7001".parse().unwrap()));
         assert_eq!(s.voters(), vec![2, 1, 3]);
         args.push("--join");
         assert!(settings(&args).unwrap().voters().is_empty());
@@ -300,7 +396,14 @@ mod tests {
             "node_id = 3\nnode_name = \"c\"\nlisten = \"127.0.0.3:7001\"\n[[peer]]\nid = 1\nname = \"a\"\naddress = \"127.0.0.1:7001\"\n[timing]\nlease_ms = 900\n",
         )
         .unwrap();
-        let s = settings(&["--config", path.to_str().unwrap(), "--node-name", "cc"]).unwrap();
+        let s = settings(&[
+            "--config",
+            path.to_str().unwrap(),
+            "--node-name",
+            "cc",
+            "--insecure",
+        ])
+        .unwrap();
         assert_eq!(
             (s.node_id, s.node_name.as_deref(), s.lease),
             (3, Some("cc"), Duration::from_millis(900))
@@ -329,8 +432,9 @@ mod tests {
             .is_ok()
         );
         assert!(settings(&["--peer", "2=b@192.0.2.7:1"]).is_err());
-        assert!(settings(&["--peer", "2=b@127.0.0.2:1", "--peer", "2=c@127.0.0.3:1"]).is_err());
-        assert!(settings(&["--peer", "2=b@127.0.0.2:1", "--peer", "3=b@127.0.0.3:1"]).is_err());
+        let i = "--insecure";
+        assert!(settings(&[i, "--peer", "2=b@127.0.0.2:1", "--peer", "2=c@127.0.0.3:1"]).is_err());
+        assert!(settings(&[i, "--peer", "2=b@127.0.0.2:1", "--peer", "3=b@127.0.0.3:1"]).is_err());
         assert!(settings(&["--heartbeat-ticks", "10", "--election-ticks", "10"]).is_err());
     }
 }

@@ -40,7 +40,6 @@ impl HamDaemon {
             .arg(&dir)
             .arg("--socket")
             .arg(&socket)
-            .args(["--listen", "127.0.0.1:0"])
             .args(if cfg.ham_verbose {
                 ["-vv", "-t", "absolute"]
             } else {

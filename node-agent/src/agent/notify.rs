@@ -1,7 +1,9 @@
 //! The sd_notify socket (HAM-CONTRACT H4): a Unix datagram socket passed to
 //! started processes as `NOTIFY_SOCKET`, so a program written for systemd's
 //! watchdog heartbeats unchanged. The sender is known from the kernel's
-//! credentials (`SO_PASSCRED`), which a process cannot forge.
+//! credentials (`SO_PASSCRED`), which a process cannot forge. A datagram counts only for the
+//! entity its sender belongs to (HAM-CONTRACT P3): the entity's process itself, or a process in
+//! its process group (every started process leads its own, L1); any other sender is ignored.
 
 use super::{Heartbeats, Msg};
 use nix::sys::socket::{
@@ -91,12 +93,46 @@ fn receive(sock: &UnixDatagram) -> std::io::Result<Option<(u32, String)>> {
         .map(|t| (pid, t.to_string())))
 }
 
+/// A heartbeat from `pid`, counted for the entity it is a process of: the entity whose process
+/// it is, else the one whose process leads its process group. None: it belongs to no entity
+/// with a heartbeat.
+fn beat_from(heartbeats: &Heartbeats, pid: u32) -> Option<Vec<super::heartbeats::Missed>> {
+    if let Some(missed) = heartbeats.beat_pid(pid) {
+        return Some(missed);
+    }
+    let raw = i32::try_from(pid).ok()?;
+    let group = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(raw))).ok()?;
+    let group = u32::try_from(group.as_raw()).ok()?;
+    // Our own group is no entity's: processes are started in groups of their own.
+    if group == pid || group == std::process::id() {
+        return None;
+    }
+    heartbeats.beat_pid(group)
+}
+
+/// Senders already reported as belonging to no entity: one line each, not one per datagram.
+#[derive(Debug, Default)]
+struct Strangers(std::collections::HashSet<u32>);
+
+impl Strangers {
+    /// Most senders remembered; then the set starts again (a line may then repeat).
+    const MAX: usize = 1024;
+
+    fn first_time(&mut self, pid: u32) -> bool {
+        if self.0.len() >= Self::MAX {
+            self.0.clear();
+        }
+        self.0.insert(pid)
+    }
+}
+
 /// Serves the socket until the agent is gone.
 pub async fn serve(
     sock: UnixDatagram,
     heartbeats: Arc<Heartbeats>,
     tx: mpsc::UnboundedSender<Msg>,
 ) {
+    let mut strangers = Strangers::default();
     loop {
         let got = sock.async_io(Interest::READABLE, || receive(&sock)).await;
         let (pid, text) = match got {
@@ -109,7 +145,7 @@ pub async fn serve(
         };
         let n = parse(&text);
         if n.watchdog {
-            match heartbeats.beat_pid(pid) {
+            match beat_from(&heartbeats, pid) {
                 Some(missed) => {
                     for m in missed {
                         if tx.send(Msg::Missed(m)).is_err() {
@@ -117,7 +153,11 @@ pub async fn serve(
                         }
                     }
                 }
-                None => tracing::debug!(pid, "heartbeat from a process that has no heartbeat"),
+                None if strangers.first_time(pid) => tracing::info!(
+                    pid,
+                    "sd_notify heartbeat from a process of no entity with a heartbeat: ignored"
+                ),
+                None => {}
             }
         }
         if n.ready {

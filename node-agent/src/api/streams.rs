@@ -20,6 +20,7 @@ impl Calls {
     pub async fn heartbeat_stream(
         &self,
         mut stream: tonic::Streaming<pb::HeartbeatRequest>,
+        may: impl Fn(&pb::HeartbeatRequest) -> Result<()>,
     ) -> Result<pb::Empty> {
         let mut uid = None;
         let mut entity = None;
@@ -28,6 +29,7 @@ impl Calls {
                 Some(Ok(msg)) => msg,
                 Some(Err(_)) | None => break,
             };
+            may(&msg)?;
             let r = cv::entity_ref(msg.entity.as_ref(), self.node.identity.id)?;
             let this = self.node.read_now(|s| s.entity(&r).map(|e| e.uid))?;
             if uid.is_some_and(|u| u != this) {
@@ -56,9 +58,17 @@ impl Calls {
     }
 
     /// Opens a pulse channel of a process on this node.
-    pub fn pulse_channel(&self, r: pb::PulseChannelRequest) -> Result<PulseStream> {
+    /// The stream holds `slot`, the caller's place among its open streams, until it ends.
+    pub fn pulse_channel(
+        &self,
+        r: pb::PulseChannelRequest,
+        slot: crate::auth::limits::StreamSlot,
+    ) -> Result<PulseStream> {
         let rx = self.agent.pulses().open(r.pid, r.chid)?;
-        let stream = ReceiverStream::new(rx).map(|(code, value)| Ok(pb::Pulse { code, value }));
+        let stream = ReceiverStream::new(rx).map(move |(code, value)| {
+            let _held = &slot;
+            Ok(pb::Pulse { code, value })
+        });
         Ok(Box::pin(stream))
     }
 }

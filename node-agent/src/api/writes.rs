@@ -82,6 +82,10 @@ impl Calls {
             r.pacing_max_delay_ms,
             r.pacing_off,
         )?;
+        // P4: stopping or recovering an attached process signals it.
+        if r.pid > 0 {
+            crate::auth::check_signal_target(node == self.local(), r.pid)?;
+        }
         let cmd = Command::Attach {
             node,
             name: r.name,
@@ -112,6 +116,8 @@ impl Calls {
     pub async fn attach_self(&self, r: pb::AttachSelfRequest) -> Result<pb::EntityHandle> {
         let node = self.node.resolve(&node_sel(r.node.as_ref()))?;
         cv::pid("self-attach pid", r.pid, true)?;
+        // P4: stopping or recovering an attached process signals it.
+        crate::auth::check_signal_target(node == self.local(), r.pid)?;
         let cmd = Command::AttachSelf {
             node,
             name: r.name,
@@ -605,9 +611,13 @@ impl Params for pb::NotifyPulseAction {
 impl Params for pb::NotifySignalAction {
     fn kind(calls: &Calls, p: Option<&Self>, entity_node: u64) -> Result<m::ActionKind> {
         let p = p.ok_or_else(|| einval("missing signal parameters"))?;
+        let node = calls.notify_node(p.target_node.as_ref(), entity_node)?;
+        let pid = cv::pid("signal target pid", p.pid, true)?;
+        // P4: a non-admin may only have a process signalled that it could signal itself.
+        crate::auth::check_signal_target(node == calls.local(), pid)?;
         Ok(m::ActionKind::NotifySignal {
-            node: calls.notify_node(p.target_node.as_ref(), entity_node)?,
-            pid: cv::pid("signal target pid", p.pid, true)?,
+            node,
+            pid,
             signum: p.signum,
             code: p.code,
             value: p.value,

@@ -151,9 +151,6 @@ impl TestCluster {
                 args.extend(["--peer", p.as_str()]);
             }
             args.extend(TEST_FLAGS);
-            if netns.is_some() {
-                args.push("--insecure");
-            }
             let ns = netns.as_ref().map(|n| n.node(i).to_string());
             let node =
                 HamProcess::prepare(&ndir, addr, &format!("n{}", i + 1), ns.as_deref(), &args);

@@ -4,6 +4,12 @@
 //! directory, and its own TCP port (port 0), so tests run in parallel. A
 //! [`HamProcess`] is killed when dropped, so a failing test leaves no daemon
 //! behind. Every wait is bounded.
+//!
+//! The nodes serve plain-text TCP on loopback (`--insecure`), so their TCP callers are
+//! anonymous, other nodes forwarding a call included. Unless a test gives its own `--config`,
+//! each node gets `harness.toml`, which grants anonymous callers `admin`: that is how an
+//! insecure cluster is configured (docs/access.md), and it keeps the suites about other
+//! things independent of access control. The `access` suite writes its own policies.
 
 use ham_client::Ham;
 use std::path::{Path, PathBuf};
@@ -52,6 +58,10 @@ pub fn bin(name: &str) -> PathBuf {
 
 pub mod cluster;
 
+/// The harness's configuration: the policy of an insecure cluster, whose nodes reach one
+/// another (and whose test clients reach them) as anonymous callers.
+pub const INSECURE_CLUSTER_POLICY: &str = "[policy]\nanonymous = \"admin\"\n";
+
 /// A running `ham` daemon owned by a test.
 #[derive(Debug)]
 pub struct HamProcess {
@@ -95,6 +105,14 @@ impl HamProcess {
         netns: Option<&str>,
         extra: &[&str],
     ) -> HamProcess {
+        let mut extra: Vec<&str> = extra.to_vec();
+        let config = dir.join("harness.toml");
+        let config = config.to_str().expect("utf-8 temporary path").to_string();
+        if !extra.contains(&"--config") {
+            std::fs::create_dir_all(dir).expect("node directory");
+            std::fs::write(&config, INSECURE_CLUSTER_POLICY).expect("write harness.toml");
+            extra.extend(["--config", config.as_str()]);
+        }
         HamProcess {
             child: None,
             data_dir: dir.join("data"),
@@ -106,6 +124,16 @@ impl HamProcess {
             extra: extra.iter().map(|s| s.to_string()).collect(),
             left_behind: Vec::new(),
         }
+    }
+
+    /// Starts `ham` with a configuration file of this text (its policy and limits) instead of
+    /// the harness's, and waits until it answers.
+    pub fn start_with_config(dir: &Path, config: &str, extra: &[&str]) -> HamProcess {
+        let path = dir.join("ham.toml");
+        std::fs::write(&path, config).expect("write ham.toml");
+        let mut args = vec!["--config", path.to_str().expect("utf-8 temporary path")];
+        args.extend(extra);
+        Self::start_with(dir, &args)
     }
 
     /// Starts it (waits until its socket answers).
@@ -170,6 +198,8 @@ impl HamProcess {
                 &self.name,
                 "-t",
                 "none",
+                // Plain-text TCP on loopback: the suites' clients and nodes speak no TLS.
+                "--insecure",
             ])
             .args(&self.extra);
         cmd

@@ -22,6 +22,9 @@
 //! - `deadlock SOCKET NAME LOG`: the guide's mutex-deadlock example: self-attaches with a
 //!   100 ms heartbeat (5/5), asks the HAM to kill it on HBEATMISSEDHIGH, and runs two
 //!   threads that take two locks in opposite orders and heartbeat (sd_notify) while working.
+//! - `selfcalls SOCKET NAME OUT`: waits for a line on standard input, then heartbeats, raises,
+//!   reports a state and detaches entity NAME (the entity whose process it is), appending
+//!   "CALL ok" or "CALL ERRNO" to OUT for each, then "done".
 
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
@@ -231,6 +234,33 @@ fn deadlock(socket: &str, name: &str, log: &str) -> ! {
     worker(b, a, "2", log.to_string())()
 }
 
+/// P3: the calls a self-attached process makes on its own entity.
+fn selfcalls(socket: &str, name: &str, out: &str) {
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    runtime().block_on(async {
+        let ham = ham_client::Ham::connect_uds(socket).await.expect("connect");
+        let me = ham
+            .entity_handle(ham_client::NodeSel::Local, name)
+            .await
+            .expect("own entity");
+        let result = |r: Result<(), ham_client::HamError>| match r {
+            Ok(()) => "ok".to_string(),
+            Err(e) => e.errno.to_string(),
+        };
+        append(
+            out,
+            &format!("heartbeat {}", result(ham.heartbeat(&me).await)),
+        );
+        let raised = ham.entity_condition_raise(&me, 1, 1, 1, 0).await;
+        append(out, &format!("raise {}", result(raised)));
+        let state = ham.entity_condition_state(&me, 5, 0).await;
+        append(out, &format!("state {}", result(state)));
+        append(out, &format!("detach {}", result(ham.detach(&me, 0).await)));
+    });
+    append(out, "done");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| {
@@ -255,6 +285,7 @@ fn main() {
         "signals" => signals(arg(1)),
         "pulses" => pulses(arg(1), arg(2).parse().expect("chid"), arg(3)),
         "deadlock" => deadlock(arg(1), arg(2), arg(3)),
+        "selfcalls" => selfcalls(arg(1), arg(2), arg(3)),
         other => panic!("unknown mode {other}"),
     }
 }
