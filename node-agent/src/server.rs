@@ -87,20 +87,27 @@ pub async fn serve_tcp<T: RaftTransport>(
     tls: Option<Arc<TlsSettings>>,
     stop: Shutdown,
 ) -> anyhow::Result<()> {
-    let mut builder = tonic::transport::Server::builder();
-    if let Some(tls) = &tls {
-        builder = builder
-            .tls_config(tls.server_config())
-            .context("bad TLS configuration")?;
-    }
     let limits = ConnLimits::get();
     let incoming = accept_loop(tcp, "tcp", limits.tcp, stop.clone());
-    let server = keepalive(builder)
+    let router = keepalive(tonic::transport::Server::builder())
         .add_service(ham.into_server())
         .add_service(raft)
-        .add_service(peer.into_server())
-        .serve_with_incoming_shutdown(incoming, stop.clone().requested());
-    bounded(server, stop).await.context("tcp server failed")
+        .add_service(peer.into_server());
+    // TLS handshakes are ours (`TlsSettings::acceptor`): tonic's TLS server takes no verifier,
+    // and ours logs why it refuses a certificate (P6).
+    let result = match &tls {
+        Some(tls) => {
+            let acceptor = tls.acceptor().context("bad TLS configuration")?;
+            let incoming = acceptor.accept_all(incoming);
+            let server = router.serve_with_incoming_shutdown(incoming, stop.clone().requested());
+            bounded(server, stop).await
+        }
+        None => {
+            let server = router.serve_with_incoming_shutdown(incoming, stop.clone().requested());
+            bounded(server, stop).await
+        }
+    };
+    result.context("tcp server failed")
 }
 
 /// Serves the API on the Unix socket (if any) until `stop`.
