@@ -38,6 +38,7 @@ mod node;
 mod retry;
 mod shared;
 mod streams;
+mod tls;
 
 pub use actions::{Pulse, Signal};
 pub use connection::{ADDR_ENV, DEFAULT_ADDR, DEFAULT_SOCKET, HamAddress, SOCKET_ENV};
@@ -49,6 +50,7 @@ pub use shared::{
     ham_connect, ham_connect_to, ham_connection_count, ham_disconnect, ham_disconnect_from,
 };
 pub use streams::{HeartbeatConnection, PulseChannel};
+pub use tls::{SERVER_NAME, TLS_CA_ENV, TLS_CERT_ENV, TLS_KEY_ENV, TlsFiles};
 
 /// The generated `ham.v1` types, for fields this crate does not wrap.
 pub use ham_proto::ham::v1 as proto;
