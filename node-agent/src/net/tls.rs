@@ -8,16 +8,18 @@
 //! (`"ham"`), not against the host they dial: peers are usually addressed by IP, and addresses
 //! change, while the trust decision is "signed by this cluster's CA" anyway. Every node
 //! certificate must therefore carry the DNS subject alternative name `ham` (it may carry more),
-//! and must be usable both as a server and as a client certificate (no extended key usage, or
-//! both `serverAuth` and `clientAuth`). For example, with openssl:
+//! the URI subject alternative name `urn:ham:node:<id>` naming its node (P5), and must be usable
+//! both as a server and as a client certificate (no extended key usage, or both `serverAuth`
+//! and `clientAuth`). `ham cert node --ca DIR --id N --out DIR` makes one (`crate::cert`); with
+//! openssl it would be:
 //!
 //! ```text
 //! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
 //!     -subj /CN=ham-ca -keyout ca.key -out ca.pem
 //! openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=node1 \
 //!     -keyout node1.key -out node1.csr
-//! openssl x509 -req -in node1.csr -CA ca.pem -CAkey ca.key -days 825 -out node1.pem \
-//!     -extfile <(printf 'subjectAltName=DNS:ham\nextendedKeyUsage=serverAuth,clientAuth')
+//! openssl x509 -req -in node1.csr -CA ca.pem -CAkey ca.key -days 825 -out node1.pem -extfile \
+//!     <(printf 'subjectAltName=DNS:ham,URI:urn:ham:node:1\nextendedKeyUsage=serverAuth,clientAuth')
 //! ```
 //!
 //! [`TlsSettings::load`] checks all of this at start-up (files readable, PEM parseable, key
