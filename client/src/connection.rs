@@ -13,6 +13,7 @@ use tokio::net::UnixStream;
 use tonic::transport::{Channel, Endpoint, Uri};
 
 use crate::error::{Errno, HamError};
+use crate::tls::TlsFiles;
 
 /// Environment variable naming the Unix socket of the local HAM.
 pub const SOCKET_ENV: &str = "HAM_SOCKET";
@@ -32,11 +33,20 @@ pub enum HamAddress {
     Unix(PathBuf),
     /// A TCP URI such as `http://127.0.0.1:4815`.
     Tcp(String),
+    /// A TCP address (`host:port`, or `https://host:port`) with mutual TLS: the server is
+    /// verified against the CA, this client presents its certificate.
+    Tls {
+        /// Where the HAM listens.
+        uri: String,
+        /// The CA, the client certificate and its key.
+        files: TlsFiles,
+    },
 }
 
 impl HamAddress {
     /// The address of the local HAM: `$HAM_SOCKET`, else `/run/ham/ham.sock`
-    /// when that socket exists, else `$HAM_ADDR`, else
+    /// when that socket exists, else `$HAM_ADDR` (with TLS when `$HAM_TLS_CA`,
+    /// `$HAM_TLS_CERT` and `$HAM_TLS_KEY` are set), else
     /// `http://127.0.0.1:4815`.
     pub fn local() -> HamAddress {
         if let Some(path) = std::env::var_os(SOCKET_ENV).filter(|p| !p.is_empty()) {
@@ -48,8 +58,19 @@ impl HamAddress {
             return HamAddress::Unix(DEFAULT_SOCKET.into());
         }
         match std::env::var(ADDR_ENV) {
-            Ok(addr) if !addr.is_empty() => HamAddress::Tcp(addr),
+            Ok(addr) if !addr.is_empty() => HamAddress::tcp(addr, TlsFiles::from_env()),
             _ => HamAddress::Tcp(DEFAULT_ADDR.to_owned()),
+        }
+    }
+
+    /// A TCP address, with TLS when `tls` is given.
+    pub fn tcp(uri: impl Into<String>, tls: Option<TlsFiles>) -> HamAddress {
+        match tls {
+            Some(files) => HamAddress::Tls {
+                uri: uri.into(),
+                files,
+            },
+            None => HamAddress::Tcp(uri.into()),
         }
     }
 
@@ -59,6 +80,10 @@ impl HamAddress {
         match self {
             HamAddress::Unix(path) => unix_channel(path).await,
             HamAddress::Tcp(uri) => tcp_endpoint(uri)?.connect().await.map_err(HamError::from),
+            HamAddress::Tls { uri, files } => tls_endpoint(uri, files)?
+                .connect()
+                .await
+                .map_err(HamError::from),
         }
     }
 
@@ -71,6 +96,7 @@ impl HamAddress {
                 Ok(placeholder_endpoint().connect_with_connector_lazy(UnixConnector(path)))
             }
             HamAddress::Tcp(uri) => Ok(tcp_endpoint(uri)?.connect_lazy()),
+            HamAddress::Tls { uri, files } => Ok(tls_endpoint(uri, files)?.connect_lazy()),
         }
     }
 }
@@ -80,6 +106,7 @@ impl fmt::Display for HamAddress {
         match self {
             HamAddress::Unix(path) => write!(f, "unix:{}", path.display()),
             HamAddress::Tcp(uri) => f.write_str(uri),
+            HamAddress::Tls { uri, .. } => f.write_str(&https(uri)),
         }
     }
 }
@@ -93,6 +120,16 @@ fn tcp_endpoint(uri: &str) -> Result<Endpoint, HamError> {
     Endpoint::from_shared(uri.clone())
         .map(|e| e.connect_timeout(CONNECT_TIMEOUT))
         .map_err(|e| HamError::new(Errno::Einval, format!("bad HAM address {uri}: {e}")))
+}
+
+/// `uri` with the `https` scheme (tonic only speaks TLS to `https://` URIs).
+fn https(uri: &str) -> String {
+    let rest = uri.split_once("://").map_or(uri, |(_, rest)| rest);
+    format!("https://{rest}")
+}
+
+fn tls_endpoint(uri: &str, files: &TlsFiles) -> Result<Endpoint, HamError> {
+    files.apply(tcp_endpoint(&https(uri))?)
 }
 
 /// The URI is required by tonic but ignored by the Unix connector.
@@ -144,6 +181,21 @@ mod tests {
         assert!(tcp_endpoint("127.0.0.1:4815").is_ok());
         let err = tcp_endpoint("http://bad host:1").unwrap_err();
         assert_eq!(err.errno, Errno::Einval);
+        assert_eq!(https("http://10.0.0.1:4815"), "https://10.0.0.1:4815");
+        assert_eq!(https("10.0.0.1:4815"), "https://10.0.0.1:4815");
+        let tls = HamAddress::tcp(
+            "10.0.0.1:4815",
+            Some(TlsFiles {
+                ca: "ca.pem".into(),
+                cert: "c.pem".into(),
+                key: "c.key".into(),
+            }),
+        );
+        assert_eq!(tls.to_string(), "https://10.0.0.1:4815");
+        assert_eq!(
+            HamAddress::tcp("10.0.0.1:4815", None),
+            HamAddress::Tcp("10.0.0.1:4815".into())
+        );
     }
 
     #[tokio::test]

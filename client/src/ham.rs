@@ -101,6 +101,11 @@ impl Ham {
         Ham::connect(&HamAddress::Tcp(uri.into())).await
     }
 
+    /// Connects over TCP with mutual TLS (`host:port`; see [`HamAddress::Tls`]).
+    pub async fn connect_tls(uri: impl Into<String>, files: crate::TlsFiles) -> HamResult<Ham> {
+        Ham::connect(&HamAddress::tcp(uri, Some(files))).await
+    }
+
     /// A connection that is only opened by the first call (no handshake).
     pub fn lazy(addr: &HamAddress) -> HamResult<Ham> {
         Ok(Ham {

@@ -40,6 +40,7 @@ mod retry;
 mod shared;
 mod stopping;
 mod streams;
+mod tls;
 
 pub use actions::{Pulse, Signal};
 pub use attach::{Attach, Output, ProcessOptions};
@@ -53,6 +54,7 @@ pub use shared::{
 };
 pub use stopping::{KillMode, StopPolicy};
 pub use streams::{HeartbeatConnection, PulseChannel};
+pub use tls::{SERVER_NAME, TLS_CA_ENV, TLS_CERT_ENV, TLS_KEY_ENV, TlsFiles};
 
 /// The generated `ham.v1` types, for fields this crate does not wrap.
 pub use ham_proto::ham::v1 as proto;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use ham_client::NodeSel;
+use ham_client::{NodeSel, TlsFiles};
 
 use crate::cmd;
 
@@ -35,9 +35,22 @@ pub struct ConnArgs {
     /// /run/ham/ham.sock).
     #[arg(long, global = true, value_name = "PATH", conflicts_with = "addr")]
     pub socket: Option<PathBuf>,
-    /// TCP address of the HAM to connect to, e.g. http://10.0.0.2:4815.
+    /// TCP address of the HAM to connect to, e.g. http://10.0.0.2:4815
+    /// (https://10.0.0.2:4815 or 10.0.0.2:4815 with --tls-*).
     #[arg(long, global = true, value_name = "URI")]
     pub addr: Option<String>,
+    /// The cluster's CA certificate (PEM), for mutual TLS over TCP.
+    #[arg(long, global = true, value_name = "FILE", env = "HAM_TLS_CA",
+          requires_all = ["tls_cert", "tls_key"])]
+    pub tls_ca: Option<PathBuf>,
+    /// This client's certificate (PEM, `ham cert client`), for mutual TLS over TCP.
+    #[arg(long, global = true, value_name = "FILE", env = "HAM_TLS_CERT",
+          requires_all = ["tls_ca", "tls_key"])]
+    pub tls_cert: Option<PathBuf>,
+    /// This client's private key (PEM), for mutual TLS over TCP.
+    #[arg(long, global = true, value_name = "FILE", env = "HAM_TLS_KEY",
+          requires_all = ["tls_ca", "tls_cert"])]
+    pub tls_key: Option<PathBuf>,
     /// Give up when the HAM has not answered within SECS seconds (fractions
     /// allowed), e.g. when its node is stopped or cut off. The default is
     /// twice a node's 5 s write deadline, so that a write without a quorum
@@ -51,6 +64,17 @@ pub struct ConnArgs {
         value_parser = parse_timeout
     )]
     pub timeout: Duration,
+}
+
+impl ConnArgs {
+    /// The TLS files given, if all three are.
+    pub fn tls(&self) -> Option<TlsFiles> {
+        Some(TlsFiles {
+            ca: self.tls_ca.clone()?,
+            cert: self.tls_cert.clone()?,
+            key: self.tls_key.clone()?,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +218,29 @@ mod tests {
         for bad in ["0", "-1", "x", "nan", "1e30"] {
             assert_eq!(timeout(&["--timeout", bad, "ls"]), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn p1_tls_needs_all_three_files() {
+        let c = parse(&[
+            "--addr",
+            "127.0.0.1:4815",
+            "--tls-ca",
+            "ca.pem",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "c.key",
+            "ls",
+        ])
+        .unwrap();
+        let tls = c.conn.tls().unwrap();
+        assert_eq!(
+            (tls.ca.to_str(), tls.cert.to_str(), tls.key.to_str()),
+            (Some("ca.pem"), Some("c.pem"), Some("c.key"))
+        );
+        assert!(parse(&["--tls-ca", "ca.pem", "ls"]).is_err());
+        assert!(parse(&["ls"]).unwrap().conn.tls().is_none());
     }
 
     #[test]

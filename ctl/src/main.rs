@@ -77,15 +77,19 @@ async fn run(cli: Cli, addr: &HamAddress) -> Result<(), CtlError> {
 fn shown(addr: &HamAddress) -> String {
     match addr {
         HamAddress::Unix(path) => path.display().to_string(),
-        HamAddress::Tcp(uri) => uri.clone(),
+        HamAddress::Tcp(uri) | HamAddress::Tls { uri, .. } => uri.clone(),
     }
 }
 
-/// The HAM to talk to: --socket, --addr, else the local one.
+/// The HAM to talk to: --socket, --addr, else the local one; over TCP with
+/// TLS when --tls-* (or $HAM_TLS_*) are given.
 fn address(conn: &ConnArgs) -> HamAddress {
     match (&conn.socket, &conn.addr) {
         (Some(path), _) => HamAddress::Unix(path.clone()),
-        (None, Some(uri)) => HamAddress::Tcp(uri.clone()),
-        (None, None) => HamAddress::local(),
+        (None, Some(uri)) => HamAddress::tcp(uri.clone(), conn.tls()),
+        (None, None) => match HamAddress::local() {
+            HamAddress::Tcp(uri) => HamAddress::tcp(uri, conn.tls()),
+            local => local,
+        },
     }
 }

@@ -114,6 +114,17 @@ pub struct Args {
     /// Print the version and exit.
     #[arg(long, action = clap::ArgAction::Version)]
     pub version: Option<bool>,
+    /// A tool instead of the daemon.
+    #[command(subcommand)]
+    pub tool: Option<Tool>,
+}
+
+/// What `ham` runs instead of the daemon.
+#[derive(Debug, clap::Subcommand)]
+pub enum Tool {
+    /// Make and show the certificates of a secure cluster (CA, nodes, clients).
+    #[command(subcommand)]
+    Cert(crate::cert::Command),
 }
 
 /// Another node of the cluster.

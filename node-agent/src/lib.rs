@@ -8,6 +8,7 @@
 mod agent;
 mod api;
 mod auth;
+mod cert;
 mod cli;
 mod clock;
 mod failpoint;
@@ -75,7 +76,7 @@ async fn run(args: Args) -> Result<(), Failure> {
     prepare_data_dir(&settings.data_dir).map_err(fail(3))?;
     let tls = match &settings.tls {
         Some(f) => Some(Arc::new(
-            tls::TlsSettings::load(&f.ca, &f.cert, &f.key).map_err(fail(2))?,
+            tls::TlsSettings::load(&f.ca, &f.cert, &f.key, settings.node_id).map_err(fail(2))?,
         )),
         None => None,
     };
@@ -293,6 +294,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    if let Some(cli::Tool::Cert(command)) = args.tool {
+        return cert::main(command);
+    }
     if let Err(e) = logging::init(&args) {
         eprintln!("ham: {e:#}");
         return ExitCode::from(2);

@@ -101,23 +101,30 @@ pub async fn serve_tcp<T: RaftTransport>(
         stop.requested().await;
         return Ok(());
     };
-    let mut builder = keepalive(tonic::transport::Server::builder(), &limits);
-    if let Some(tls) = &tls {
-        builder = builder
-            .tls_config(tls.server_config())
-            .context("bad TLS configuration")?;
-    }
-    let limits = ConnLimits::get();
-    let incoming = accept_loop(tcp, "tcp", limits.tcp, stop.clone());
-    let server = builder
+    let conns = ConnLimits::get();
+    let incoming = accept_loop(tcp, "tcp", conns.tcp, stop.clone());
+    let router = keepalive(tonic::transport::Server::builder(), &limits)
         .layer(tower::util::MapResponseLayer::new(
             oversized_as_enomem as Mapper,
         ))
         .add_service(ham.into_server())
         .add_service(raft)
-        .add_service(peer.into_server())
-        .serve_with_incoming_shutdown(incoming, stop.clone().requested());
-    bounded(server, stop).await.context("tcp server failed")
+        .add_service(peer.into_server());
+    // TLS handshakes are ours (`TlsSettings::acceptor`): tonic's TLS server takes no verifier,
+    // and ours logs why it refuses a certificate (P6).
+    let result = match &tls {
+        Some(tls) => {
+            let acceptor = tls.acceptor().context("bad TLS configuration")?;
+            let incoming = acceptor.accept_all(incoming);
+            let server = router.serve_with_incoming_shutdown(incoming, stop.clone().requested());
+            bounded(server, stop).await
+        }
+        None => {
+            let server = router.serve_with_incoming_shutdown(incoming, stop.clone().requested());
+            bounded(server, stop).await
+        }
+    };
+    result.context("tcp server failed")
 }
 
 /// Serves the API on the Unix socket (if any) until `stop`. The socket is mode 0660, owned by

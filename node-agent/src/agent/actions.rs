@@ -130,6 +130,7 @@ async fn notify_remote(
     let req = rpb::NotifyRequest {
         pid,
         what: Some(what),
+        from: ctx.cluster.node().identity.id,
     };
     crate::cluster::call(node, peer.notify(req))
         .await

@@ -1,7 +1,10 @@
 //! The node-to-node service (`ham.raft.v1.Peer`): notifications for this
 //! node's processes sent by other nodes' agents (D4), and lease renewals (D5).
+//! With TLS, each is taken only from the node the caller's certificate names
+//! (P5, `sender`).
 
 use super::leases::Leases;
+use super::sender::check_request;
 use crate::agent::AgentHandle;
 use crate::node::Node;
 use crate::process::signal;
@@ -51,6 +54,7 @@ impl rpb::peer_server::Peer for PeerService {
         &self,
         req: Request<rpb::NotifyRequest>,
     ) -> Result<Response<rpb::NotifyReply>, Status> {
+        check_request(&req, "Peer.Notify", req.get_ref().from)?;
         deliver(&self.agent, req.get_ref()).map_err(Status::not_found)?;
         Ok(Response::new(rpb::NotifyReply {}))
     }
@@ -59,6 +63,7 @@ impl rpb::peer_server::Peer for PeerService {
         &self,
         req: Request<rpb::LeaseRequest>,
     ) -> Result<Response<rpb::LeaseReply>, Status> {
+        check_request(&req, "Peer.RenewLease", req.get_ref().node_id)?;
         let status = self.node.status();
         if status.leader_id != self.node.identity.id {
             return Err(Status::failed_precondition(format!(

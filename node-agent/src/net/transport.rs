@@ -25,8 +25,9 @@
 //! sides are [`MAX_MESSAGE_BYTES`] (snapshots travel whole inside one raft message).
 //!
 //! **TLS.** With [`TlsSettings`], channels dial `https://` and present this node's certificate;
-//! the server side is the caller's (`Server::builder().tls_config(tls.server_config())`). Names
-//! and checks are in [`crate::net::tls`].
+//! the server side is the caller's (its listener's connections go through
+//! [`TlsSettings::acceptor`]). Names and checks are in [`crate::net::tls`]; the inbound side
+//! takes batches only from the node the caller's certificate names (`identity`, P5).
 //!
 //! A one-node cluster has no peers: every message goes to an unknown peer, is dropped with a
 //! debug line and reported unreachable.
@@ -130,7 +131,7 @@ impl Shared {
             .keep_alive_timeout(KEEPALIVE_TIMEOUT)
             .keep_alive_while_idle(false);
         if let Some(tls) = &self.tls {
-            endpoint = endpoint.tls_config(tls.client_config())?;
+            endpoint = tls.endpoint(endpoint)?;
         }
         Ok(endpoint.connect_lazy())
     }

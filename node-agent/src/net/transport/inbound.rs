@@ -1,6 +1,8 @@
-//! The receiving side: `ham.raft.v1.RaftTransport/Send`, one long-lived stream per peer.
+//! The receiving side: `ham.raft.v1.RaftTransport/Send`, one long-lived stream per peer. With
+//! TLS, every batch must come from the node the stream's certificate names (P5).
 
 use super::{Shared, lock};
+use crate::net::sender::{may_claim, refuse, remote_of, sender_of_request};
 use ham_proto::ham::raft::v1::raft_transport_server::RaftTransport;
 use ham_proto::ham::raft::v1::{Ack, RaftBatch};
 use std::sync::Arc;
@@ -37,13 +39,16 @@ impl RaftInbound {
     }
 }
 
+/// The service, as refusal lines name it.
+const SERVICE: &str = "RaftTransport.Send";
+
 #[tonic::async_trait]
 impl RaftTransport for RaftInbound {
     async fn send(&self, request: Request<Streaming<RaftBatch>>) -> Result<Response<Ack>, Status> {
-        let remote = request
-            .remote_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
+        let remote = remote_of(&request);
+        // P5: the certificate is the connection's, so it is read once; every batch's `from` is
+        // checked against it.
+        let sender = sender_of_request(&request, SERVICE)?;
         let mut closed = self.shared.closed.subscribe();
         if *closed.borrow() {
             return Err(Status::unavailable("this node is shutting down"));
@@ -61,6 +66,9 @@ impl RaftTransport for RaftInbound {
             };
             match next {
                 Ok(Some(batch)) => {
+                    if let Err(refused) = may_claim(sender, batch.from) {
+                        return Err(refuse(SERVICE, &remote, &refused));
+                    }
                     if from != Some(batch.from) {
                         tracing::debug!(remote, from = batch.from, "raft stream from a peer");
                         from = Some(batch.from);

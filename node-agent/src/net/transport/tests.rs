@@ -36,19 +36,27 @@ fn serve(
     transport: &Arc<PeerTransport>,
     tls: Option<&TlsSettings>,
 ) -> Server {
-    let mut builder = tonic::transport::Server::builder();
-    if let Some(tls) = tls {
-        builder = builder.tls_config(tls.server_config()).unwrap();
-    }
-    let router = builder.add_service(transport.service());
+    let router = tonic::transport::Server::builder().add_service(transport.service());
     let stop = Arc::new(Notify::new());
     let signal = Arc::clone(&stop);
-    let task = tokio::spawn(async move {
-        router
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal.notified())
-            .await
-            .unwrap();
-    });
+    let incoming = TcpListenerStream::new(listener);
+    let task = match tls {
+        Some(tls) => {
+            let incoming = tls.acceptor().unwrap().accept_all(incoming);
+            tokio::spawn(async move {
+                router
+                    .serve_with_incoming_shutdown(incoming, signal.notified())
+                    .await
+                    .unwrap();
+            })
+        }
+        None => tokio::spawn(async move {
+            router
+                .serve_with_incoming_shutdown(incoming, signal.notified())
+                .await
+                .unwrap();
+        }),
+    };
     Server { stop, task }
 }
 
@@ -244,10 +252,10 @@ async fn transport_three_replicas_over_mutual_tls() {
     let tls: BTreeMap<u64, Arc<TlsSettings>> = VOTERS
         .iter()
         .map(|&id| {
-            let f = ca.node_files(certs.path(), &format!("n{id}"));
+            let f = ca.node_files(certs.path(), &format!("n{id}"), id);
             (
                 id,
-                Arc::new(TlsSettings::load(&f.ca, &f.cert, &f.key).unwrap()),
+                Arc::new(TlsSettings::load(&f.ca, &f.cert, &f.key, id).unwrap()),
             )
         })
         .collect();
@@ -284,13 +292,13 @@ async fn transport_refuses_a_node_with_a_certificate_of_another_ca() {
     let ca = TestCa::new("ham-ca");
     let other = TestCa::new("rogue-ca");
     let good = |id: u64| {
-        let f = ca.node_files(certs.path(), &format!("n{id}"));
-        Arc::new(TlsSettings::load(&f.ca, &f.cert, &f.key).unwrap())
+        let f = ca.node_files(certs.path(), &format!("n{id}"), id);
+        Arc::new(TlsSettings::load(&f.ca, &f.cert, &f.key, id).unwrap())
     };
     let (one, two) = (good(1), good(2));
     // Node 3 trusts the cluster's CA but holds a certificate of another one.
-    let theirs = ca.node_files(certs.path(), "trust");
-    let mine = other.node_files(certs.path(), "rogue");
+    let theirs = ca.node_files(certs.path(), "trust", 3);
+    let mine = other.node_files(certs.path(), "rogue", 3);
     let rogue = Arc::new(unchecked(&theirs.ca, &mine.cert, &mine.key));
     let c = Cluster::start(|id| match id {
         1 => Some(Arc::clone(&one)),
@@ -479,4 +487,132 @@ async fn transport_link_reconnects_at_once_when_the_peer_comes_back() {
             .unwrap()
             .unwrap();
     }
+}
+
+/// Sends `batches` on one stream to `addr` with `tls`; the server's answer.
+async fn send_as(
+    tls: Arc<TlsSettings>,
+    addr: SocketAddr,
+    batches: Vec<ham_proto::ham::raft::v1::RaftBatch>,
+) -> Result<(), tonic::Status> {
+    let dialer = PeerTransport::new(99, Some(tls));
+    let channel = dialer.channel(&addr.to_string()).unwrap();
+    let mut client =
+        ham_proto::ham::raft::v1::raft_transport_client::RaftTransportClient::new(channel);
+    let r = client.send(tokio_stream::iter(batches)).await.map(|_| ());
+    dialer.close();
+    r
+}
+
+fn batch(from: u64) -> ham_proto::ham::raft::v1::RaftBatch {
+    ham_proto::ham::raft::v1::RaftBatch {
+        from,
+        messages: vec![vec![0]],
+    }
+}
+
+fn assert_eacces(r: Result<(), tonic::Status>, what: &str, says: &str) {
+    let st = r.expect_err(what);
+    assert_eq!(st.code(), tonic::Code::PermissionDenied, "{what}: {st:?}");
+    assert_eq!(
+        st.metadata()
+            .get(crate::status::ERRNO_METADATA)
+            .map(|v| v.to_str().unwrap()),
+        Some("EACCES"),
+        "{what}: {st:?}"
+    );
+    assert!(st.message().contains(says), "{what}: {st:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p5_raft_batches_are_taken_only_from_the_node_the_certificate_names() {
+    let certs = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("ham-ca");
+    let load = |f: &crate::net::tls::testing::NodeFiles, id| {
+        Arc::new(TlsSettings::load(&f.ca, &f.cert, &f.key, id).unwrap())
+    };
+    let server_tls = load(&ca.node_files(certs.path(), "n2", 2), 2);
+    let node1 = load(&ca.node_files(certs.path(), "n1", 1), 1);
+    let client = ca.client_files(certs.path(), "ops", "spiffe://ham/ops");
+    let client = Arc::new(unchecked(&client.ca, &client.cert, &client.key));
+
+    let b = PeerTransport::new(2, Some(Arc::clone(&server_tls)));
+    let listener = listen().await;
+    let addr = listener.local_addr().unwrap();
+    let server = serve(listener, &b, Some(&server_tls));
+
+    send_as(Arc::clone(&node1), addr, vec![batch(1), batch(1)])
+        .await
+        .expect("node 1 speaking as node 1");
+    assert_eq!(b.stats().received_from.get(&1), Some(&2));
+
+    assert_eacces(
+        send_as(Arc::clone(&node1), addr, vec![batch(3)]).await,
+        "node 1 claiming node 3",
+        "names node 1",
+    );
+    // Every batch is checked, not only a stream's first.
+    assert_eacces(
+        send_as(Arc::clone(&node1), addr, vec![batch(1), batch(3), batch(1)]).await,
+        "node 1 claiming node 3 in its second batch",
+        "node 3",
+    );
+    assert_eacces(
+        send_as(client, addr, vec![batch(1)]).await,
+        "a client certificate",
+        "client certificate",
+    );
+    let stats = b.stats();
+    assert!(!stats.received_from.contains_key(&3), "{stats:?}");
+    // The two good batches and the first of the mixed stream; none after the refusal.
+    assert_eq!(stats.received_from.get(&1), Some(&3), "{stats:?}");
+
+    b.close();
+    server.stop.notify_one();
+    tokio::time::timeout(Duration::from_secs(5), server.task)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p5_a_node_holding_another_nodes_certificate_is_refused_and_the_cluster_works() {
+    let certs = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("ham-ca");
+    let files: BTreeMap<u64, _> = VOTERS
+        .iter()
+        .map(|&id| (id, ca.node_files(certs.path(), &format!("n{id}"), id)))
+        .collect();
+    let good = |id: u64| {
+        let f = &files[&id];
+        Arc::new(TlsSettings::load(&f.ca, &f.cert, &f.key, id).unwrap())
+    };
+    let (one, two) = (good(1), good(2));
+    // Node 3 dials with node 2's certificate (a copied certificate, or a compromised node 2
+    // trying to speak for node 3).
+    let stolen = Arc::new(unchecked(&files[&2].ca, &files[&2].cert, &files[&2].key));
+    let c = Cluster::start(|id| match id {
+        1 => Some(Arc::clone(&one)),
+        2 => Some(Arc::clone(&two)),
+        _ => Some(Arc::clone(&stolen)),
+    })
+    .await;
+    let leader = c.leader(&[1, 2]).await;
+    c.node(leader).register(101).await;
+    eventually(5, "the entry applied on nodes 1 and 2", || {
+        c.node(1).has(101) && c.node(2).has(101)
+    })
+    .await;
+    // Give node 3 time to try a few times.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    for id in [1, 2] {
+        let stats = c.node(id).transport.stats();
+        assert!(!stats.received_from.contains_key(&3), "{id}: {stats:?}");
+    }
+    c.node(leader).register(102).await;
+    eventually(5, "a second entry on nodes 1 and 2", || {
+        c.node(1).has(102) && c.node(2).has(102)
+    })
+    .await;
+    c.stop().await;
 }
