@@ -11,6 +11,9 @@ mod auth;
 mod cli;
 mod clock;
 mod failpoint;
+// Public only for the fuzz targets (`fuzz/`); not part of the daemon.
+#[doc(hidden)]
+pub mod fuzzing;
 mod logging;
 mod net;
 mod node;

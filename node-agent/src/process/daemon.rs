@@ -27,7 +27,11 @@ pub fn children_of_self() -> HashSet<u32> {
 
 /// Reads a pid file: one decimal pid, optionally followed by white space.
 pub fn read_pidfile(path: &str) -> Option<u32> {
-    let text = std::fs::read_to_string(path).ok()?;
+    parse_pidfile(&std::fs::read_to_string(path).ok()?)
+}
+
+/// A pid file's contents: one decimal pid above 1, white space around it allowed.
+pub fn parse_pidfile(text: &str) -> Option<u32> {
     text.trim().parse::<u32>().ok().filter(|&p| p > 1)
 }
 
