@@ -44,6 +44,9 @@ mod dedup;
 mod driver;
 mod envelope;
 mod error;
+// Public only for the fuzz targets (`fuzz/`); not part of the replica's API.
+#[doc(hidden)]
+pub mod fuzzing;
 mod logger;
 mod snapdata;
 mod storage;

@@ -12,6 +12,9 @@ mod cert;
 mod cli;
 mod clock;
 mod failpoint;
+// Public only for the fuzz targets (`fuzz/`); not part of the daemon.
+#[doc(hidden)]
+pub mod fuzzing;
 mod logging;
 mod net;
 mod node;

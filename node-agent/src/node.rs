@@ -88,6 +88,24 @@ pub fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
+/// Resolves a node selector against `state`, for a call served by node `local`
+/// (HAM-CONTRACT N6); an unknown node is EHOSTUNREACH.
+pub fn resolve_in(state: &HamState, local: NodeId, sel: &NodeSel) -> Result<NodeId> {
+    let unknown = |what: String| HamError::new(Errno::Ehostunreach, what);
+    match sel {
+        NodeSel::Local => Ok(local),
+        NodeSel::Id(CLUSTER_NODE_ID) => Ok(CLUSTER_NODE_ID),
+        NodeSel::Id(id) => state
+            .nodes
+            .contains_key(id)
+            .then_some(*id)
+            .ok_or_else(|| unknown(format!("no node with id {id}"))),
+        NodeSel::Name(name) => state
+            .node_by_name(name)
+            .ok_or_else(|| unknown(format!("no node named {}", ham_core::model::quoted(name)))),
+    }
+}
+
 impl Node {
     /// Wraps a started replica.
     pub fn new(identity: Identity, replica: ReplicaHandle<HamMachine>) -> Node {
@@ -125,21 +143,10 @@ impl Node {
 
     /// Resolves a node selector to a node id (HAM-CONTRACT N6).
     pub fn resolve(&self, sel: &NodeSel) -> Result<NodeId> {
-        let unknown = |what: String| HamError::new(Errno::Ehostunreach, what);
         match sel {
             NodeSel::Local => Ok(self.identity.id),
             NodeSel::Id(CLUSTER_NODE_ID) => Ok(CLUSTER_NODE_ID),
-            NodeSel::Id(id) => self.read_now(|s| {
-                s.nodes
-                    .contains_key(id)
-                    .then_some(*id)
-                    .ok_or_else(|| unknown(format!("no node with id {id}")))
-            }),
-            NodeSel::Name(name) => self.read_now(|s| {
-                s.node_by_name(name).ok_or_else(|| {
-                    unknown(format!("no node named {}", ham_core::model::quoted(name)))
-                })
-            }),
+            _ => self.read_now(|s| resolve_in(s, self.identity.id, sel)),
         }
     }
 

@@ -44,7 +44,7 @@ use std::time::Duration;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileConfig {
+pub(crate) struct FileConfig {
     node_id: Option<u64>,
     node_name: Option<String>,
     listen: Option<SocketAddr>,
@@ -83,6 +83,13 @@ fn group_id(g: &GroupName) -> anyhow::Result<u32> {
                 Err(e) => bail!("socket group {name:?}: {e}"),
             }
         }
+    }
+}
+
+impl FileConfig {
+    /// Parses the text of a configuration file.
+    pub(crate) fn parse(text: &str) -> Result<FileConfig, toml::de::Error> {
+        toml::from_str(text)
     }
 }
 
@@ -155,15 +162,20 @@ pub const DEFAULT_LEASE_MS: u64 = 3000;
 impl Settings {
     /// Resolves the settings; errors name the file or flag at fault.
     pub fn resolve(args: &Args) -> anyhow::Result<Settings> {
-        let file: FileConfig = match &args.config {
+        let file = match &args.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read config file {}", path.display()))?;
-                toml::from_str(&text)
+                FileConfig::parse(&text)
                     .with_context(|| format!("bad config file {}", path.display()))?
             }
             None => FileConfig::default(),
         };
+        Settings::from_parts(args, file)
+    }
+
+    /// Resolves the settings from the flags and a configuration file already read.
+    pub(crate) fn from_parts(args: &Args, file: FileConfig) -> anyhow::Result<Settings> {
         let timing = file.timing.unwrap_or_default();
         let node_id = args.node_id.or(file.node_id).unwrap_or(1);
         if node_id == 0 || node_id == u64::MAX {

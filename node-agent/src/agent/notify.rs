@@ -85,12 +85,18 @@ fn receive(sock: &UnixDatagram) -> std::io::Result<Option<(u32, String)>> {
     let Some(pid) = pid.and_then(|p| u32::try_from(p).ok()) else {
         return Ok(None);
     };
-    if truncated || buf[..len].contains(&0) {
+    if truncated {
         return Ok(None);
     }
-    Ok(std::str::from_utf8(&buf[..len])
-        .ok()
-        .map(|t| (pid, t.to_string())))
+    Ok(datagram_text(&buf[..len]).map(|t| (pid, t.to_string())))
+}
+
+/// The text of a whole datagram; None for one to drop (a NUL byte, or not UTF-8).
+pub fn datagram_text(datagram: &[u8]) -> Option<&str> {
+    if datagram.contains(&0) {
+        return None;
+    }
+    std::str::from_utf8(datagram).ok()
 }
 
 /// A heartbeat from `pid`, counted for the entity it is a process of: the entity whose process

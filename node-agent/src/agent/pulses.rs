@@ -21,6 +21,14 @@ pub struct Pulses {
     open: Arc<Mutex<Channels>>,
 }
 
+/// A channel a request may open: a positive pid and a positive channel id.
+pub fn check_channel(pid: i64, chid: i64) -> Result<()> {
+    if pid <= 0 || chid <= 0 {
+        return Err(HamError::new(Errno::Einval, "pid and chid must be > 0"));
+    }
+    Ok(())
+}
+
 impl Pulses {
     fn lock(&self) -> std::sync::MutexGuard<'_, Channels> {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
@@ -28,9 +36,7 @@ impl Pulses {
 
     /// Opens (pid, chid); pulses arrive on the receiver until it is dropped.
     pub fn open(&self, pid: i64, chid: i64) -> Result<mpsc::Receiver<Pulse>> {
-        if pid <= 0 || chid <= 0 {
-            return Err(HamError::new(Errno::Einval, "pid and chid must be > 0"));
-        }
+        check_channel(pid, chid)?;
         let mut open = self.lock();
         if open.get(&(pid, chid)).is_some_and(|tx| !tx.is_closed()) {
             return Err(HamError::new(

@@ -36,7 +36,7 @@ mod inbound;
 mod link;
 #[cfg(test)]
 mod tests;
-mod wire;
+pub(crate) mod wire;
 
 pub use inbound::RaftInbound;
 

@@ -34,7 +34,7 @@ impl SnapshotFile {
     }
 
     /// Record layout: len (u64 LE), crc (u32 LE), then the name.
-    pub(super) fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(12 + self.name.len());
         out.extend_from_slice(&self.len.to_le_bytes());
         out.extend_from_slice(&self.crc.to_le_bytes());
@@ -43,7 +43,7 @@ impl SnapshotFile {
     }
 
     /// Decodes a record read from disk; a name that could point outside the directory is refused.
-    pub(super) fn decode(bytes: &[u8]) -> Result<SnapshotFile, String> {
+    pub(crate) fn decode(bytes: &[u8]) -> Result<SnapshotFile, String> {
         if bytes.len() < 12 {
             return Err("snapshot file record is too short".into());
         }
@@ -98,16 +98,21 @@ pub(crate) fn write(dir: &Path, name: &str, data: &[u8]) -> io::Result<SnapshotF
 pub(super) fn read(dir: &Path, f: &SnapshotFile) -> Result<Vec<u8>, String> {
     let path = dir.join(&f.name);
     let data = fs::read(&path).map_err(|e| format!("snapshot file {}: {e}", path.display()))?;
-    if data.len() as u64 != f.len || crc32fast::hash(&data) != f.crc {
+    check(&data, f).map_err(|e| format!("snapshot file {} is damaged: {e}", path.display()))?;
+    Ok(data)
+}
+
+/// Checks a file's bytes against the record that names it (length and CRC-32).
+pub(crate) fn check(data: &[u8], f: &SnapshotFile) -> Result<(), String> {
+    if data.len() as u64 != f.len || crc32fast::hash(data) != f.crc {
         return Err(format!(
-            "snapshot file {} is damaged: {} bytes, the store recorded {} bytes with CRC-32 {:08x}",
-            path.display(),
+            "{} bytes, the store recorded {} bytes with CRC-32 {:08x}",
             data.len(),
             f.len,
             f.crc
         ));
     }
-    Ok(data)
+    Ok(())
 }
 
 /// Removes `name` from `dir`; a file already gone is fine. Failure only wastes disk, so it is

@@ -19,7 +19,7 @@ struct MessageHead {
 }
 
 /// True when `bytes` is an encoded raft `MsgSnapshot` (false for anything else, bad bytes too).
-pub(super) fn is_snapshot(bytes: &[u8]) -> bool {
+pub(crate) fn is_snapshot(bytes: &[u8]) -> bool {
     MessageHead::decode(bytes).is_ok_and(|h| h.msg_type == MSG_SNAPSHOT)
 }
 
