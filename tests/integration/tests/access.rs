@@ -650,7 +650,9 @@ fn p7_a_caller_at_its_stream_limit_gets_enomem_and_others_still_open_theirs() {
         );
         let one = c1.pulse_channel(me, 1).await.unwrap();
         let two = c2.pulse_channel(me, 2).await.unwrap();
-        let e = c3.pulse_channel(me, 3).await.err().expect("over the limit");
+        let Err(e) = c3.pulse_channel(me, 3).await else {
+            panic!("a third stream over the limit was opened");
+        };
         assert_eq!(e.errno, Errno::Enomem, "{e:?}");
         assert!(e.message.contains("streams_per_caller"), "{e:?}");
         // Unary calls of the same caller are no streams.
