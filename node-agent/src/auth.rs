@@ -140,3 +140,68 @@ pub fn check_signal_target(local: bool, pid: i64) -> Result<()> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn as_caller(principal: Principal, role: Role, local: bool, pid: i64) -> Result<()> {
+        let caller = Caller {
+            principal,
+            role: Some(role),
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(with_caller(caller, async {
+            check_signal_target(local, pid)
+        }))
+    }
+
+    fn errno(r: Result<()>) -> Option<Errno> {
+        r.err().map(|e| e.errno)
+    }
+
+    #[test]
+    fn p4_signals_only_where_kill_would_let_the_caller() {
+        let me = i64::from(std::process::id());
+        let uid = nix::unistd::getuid().as_raw();
+        let local = |uid| Principal::Local {
+            uid,
+            gid: 0,
+            pid: 1,
+        };
+        let op = Role::Operator;
+        // Its own process, on this node.
+        assert_eq!(errno(as_caller(local(uid), op, true, me)), None);
+        // Another node's process, another user's, a process that does not exist.
+        assert_eq!(
+            errno(as_caller(local(uid), op, false, me)),
+            Some(Errno::Eacces)
+        );
+        assert_eq!(
+            errno(as_caller(local(uid + 4242), op, true, me)),
+            Some(Errno::Eacces)
+        );
+        assert_eq!(
+            errno(as_caller(local(uid), op, true, 0x3fff_fff0)),
+            Some(Errno::Eacces)
+        );
+        // No local uid to compare: remote and anonymous callers.
+        let client = Principal::Client {
+            identity: "ops".into(),
+        };
+        assert_eq!(errno(as_caller(client, op, true, me)), Some(Errno::Eacces));
+        assert_eq!(
+            errno(as_caller(Principal::Anonymous, op, true, me)),
+            Some(Errno::Eacces)
+        );
+        // An admin may signal anything, anywhere.
+        assert_eq!(
+            errno(as_caller(local(uid + 4242), Role::Admin, false, me)),
+            None
+        );
+        // Outside of a call: the daemon's own work.
+        assert_eq!(errno(check_signal_target(false, me)), None);
+    }
+}

@@ -632,3 +632,55 @@ fn p3_an_sd_notify_heartbeat_counts_only_from_a_process_of_its_entity() {
         .count();
     assert_eq!(ignored, 1, "{}", ham.log_text());
 }
+
+#[test]
+fn p7_a_caller_at_its_stream_limit_gets_enomem_and_others_still_open_theirs() {
+    let dir = tempfile::tempdir().unwrap();
+    let ham = HamProcess::start_with_config(dir.path(), "[limits]\nstreams_per_caller = 2\n", &[]);
+    let socket = ham.socket.clone();
+    let me = i64::from(std::process::id());
+    rt().block_on(async {
+        // One connection per stream: HTTP/2 caps the streams of one connection at the same
+        // number, and a client waits for a free one rather than being refused.
+        let connect = || Ham::connect_uds(&socket);
+        let (c1, c2, c3) = (
+            connect().await.unwrap(),
+            connect().await.unwrap(),
+            connect().await.unwrap(),
+        );
+        let one = c1.pulse_channel(me, 1).await.unwrap();
+        let two = c2.pulse_channel(me, 2).await.unwrap();
+        let Err(e) = c3.pulse_channel(me, 3).await else {
+            panic!("a third stream over the limit was opened");
+        };
+        assert_eq!(e.errno, Errno::Enomem, "{e:?}");
+        assert!(e.message.contains("streams_per_caller"), "{e:?}");
+        // Unary calls of the same caller are no streams.
+        c3.entity(NodeSel::Local, "still", 0).await.unwrap();
+        // A closed stream gives its place back (the server sees the end a moment later).
+        drop(one);
+        let start = std::time::Instant::now();
+        let three = loop {
+            match c3.pulse_channel(me, 3).await {
+                Ok(ch) => break ch,
+                Err(e) if e.errno == Errno::Enomem && start.elapsed() < LIMIT => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(e) => panic!("{e:?}"),
+            }
+        };
+        drop((two, three));
+    });
+    // Another caller (another process) is not disturbed.
+    let out = Command::new(PROG)
+        .args(["pulses", ham.socket.to_str().unwrap(), "1"])
+        .arg(dir.path().join("pulses.out"))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _other = Reaped(out);
+    let text = || std::fs::read_to_string(dir.path().join("pulses.out")).unwrap_or_default();
+    wait_for("the other caller's channel", LIMIT, || {
+        text().contains("ready")
+    });
+}
