@@ -48,6 +48,9 @@ impl Acceptor {
         let accept = async move {
             tokio::pin!(incoming);
             while let Some(next) = incoming.next().await {
+                if tx.is_closed() {
+                    return; // The server is gone.
+                }
                 let io = match next {
                     Ok(io) => io,
                     Err(e) => {

@@ -115,4 +115,18 @@ fn p5_a_client_certificate_is_refused_on_the_node_services_and_reaches_the_api()
     );
     let ls = c.nodes[0].hamctrl_ok(&["--node", "1", "ls"]);
     assert!(ls.contains("by-cert"), "{ls}");
+    // The same files through HAM_TLS_CA, HAM_TLS_CERT and HAM_TLS_KEY.
+    let out = std::process::Command::new(ham_integration_tests::bin("hamctrl"))
+        .args(["--addr", &c.addrs[0], "--timeout", "5", "nodes"])
+        .env("HAM_TLS_CA", &c.certs.ca)
+        .env("HAM_TLS_CERT", &client.cert)
+        .env("HAM_TLS_KEY", &client.key)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(nodes_up(&String::from_utf8_lossy(&out.stdout)), 1);
 }
