@@ -14,8 +14,9 @@ if [ ${#targets[@]} -eq 0 ]; then
     mapfile -t targets < <(cargo $toolchain fuzz list)
 fi
 mkdir -p logs
-commit=$(git rev-parse --short HEAD)
 for t in "${targets[@]}"; do
+    # The commit the run builds, marked when the work tree differs from it.
+    commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- .. || echo +dirty)
     mkdir -p "corpus/$t"
     # A scratch corpus: what the run finds stays out of the committed seeds.
     work=$(mktemp -d)
