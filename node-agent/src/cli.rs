@@ -143,20 +143,30 @@ pub fn parse_peer(text: &str) -> Result<Peer, String> {
     let (id, rest) = text.split_once('=').ok_or("expected ID=NAME@HOST:PORT")?;
     let (name, address) = rest.split_once('@').ok_or("expected ID=NAME@HOST:PORT")?;
     let id: u64 = id.parse().map_err(|_| format!("bad node id {id:?}"))?;
-    if id == 0 || id == u64::MAX {
-        return Err(format!("node id {id} is reserved"));
-    }
-    if name.is_empty() || name.contains('/') || name == "*" {
-        return Err(format!("bad node name {name:?}"));
-    }
-    if address.parse::<SocketAddr>().is_err() && !address.contains(':') {
-        return Err(format!("bad address {address:?}: expected HOST:PORT"));
-    }
-    Ok(Peer {
+    let peer = Peer {
         id,
         name: name.into(),
         address: address.into(),
-    })
+    };
+    peer.check()?;
+    Ok(peer)
+}
+
+impl Peer {
+    /// The rules of a peer, however it is given (`--peer` or a `[[peer]]` of the file).
+    pub fn check(&self) -> Result<(), String> {
+        let Peer { id, name, address } = self;
+        if *id == 0 || *id == u64::MAX {
+            return Err(format!("node id {id} is reserved"));
+        }
+        if name.is_empty() || name.contains('/') || name == "*" {
+            return Err(format!("bad node name {name:?}"));
+        }
+        if address.parse::<SocketAddr>().is_err() && !address.contains(':') {
+            return Err(format!("bad address {address:?}: expected HOST:PORT"));
+        }
+        Ok(())
+    }
 }
 
 impl Args {

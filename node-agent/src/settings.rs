@@ -176,6 +176,11 @@ impl Settings {
 
     /// Resolves the settings from the flags and a configuration file already read.
     pub(crate) fn from_parts(args: &Args, file: FileConfig) -> anyhow::Result<Settings> {
+        // The file's peers obey the rules of `--peer` (checked when the flag is parsed).
+        for p in &file.peer {
+            p.check()
+                .map_err(|e| anyhow::anyhow!("bad [[peer]] with id {}: {e}", p.id))?;
+        }
         let timing = file.timing.unwrap_or_default();
         let node_id = args.node_id.or(file.node_id).unwrap_or(1);
         if node_id == 0 || node_id == u64::MAX {
@@ -424,6 +429,34 @@ mod tests {
         std::fs::write(&path, "node_id = 3\nsurprise = 1\n").unwrap();
         let err = settings(&["--config", path.to_str().unwrap()]).unwrap_err();
         assert!(format!("{err:#}").contains("ham.toml"), "{err:#}");
+    }
+
+    /// P9 (found by the `config` fuzz target): a `[[peer]]` of the file was taken as it was,
+    /// so a reserved id, a name `--peer` refuses, or an address without a port got through.
+    #[test]
+    fn p9_config_file_peers_are_checked_like_peer_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ham.toml");
+        let peer = |id: &str, name: &str, address: &str| {
+            format!("[[peer]]\nid = {id}\nname = \"{name}\"\naddress = \"{address}\"\n")
+        };
+        for bad in [
+            peer("0", "b", "127.0.0.2:1"),
+            peer("18446744073709551615", "b", "127.0.0.2:1"),
+            peer("2", "", "127.0.0.2:1"),
+            peer("2", "*", "127.0.0.2:1"),
+            peer("2", "a/b", "127.0.0.2:1"),
+            peer("2", "b", "10.1.cert4815"),
+            // This node's own entry too: it supplies the node's name.
+            peer("1", "a/b", "127.0.0.1:1"),
+        ] {
+            std::fs::write(&path, &bad).unwrap();
+            let err = settings(&["--config", path.to_str().unwrap()]).unwrap_err();
+            assert!(format!("{err:#}").contains("[[peer]]"), "{bad}: {err:#}");
+        }
+        std::fs::write(&path, peer("2", "b", "127.0.0.2:1")).unwrap();
+        let s = settings(&["--config", path.to_str().unwrap()]).unwrap();
+        assert_eq!(s.voters(), vec![1, 2]);
     }
 
     #[test]
