@@ -47,8 +47,7 @@ impl Agent {
         }
         let mut tally = Tally::default();
         for e in entities {
-            // A stopped entity runs nothing until a start call (L5).
-            if matches!(e.kind, EntityKind::Placeholder | EntityKind::Global) || e.stopped {
+            if matches!(e.kind, EntityKind::Placeholder | EntityKind::Global) {
                 continue;
             }
             let entity = EntityRef {
@@ -56,6 +55,32 @@ impl Agent {
                 name: e.name.clone(),
                 uid: Some(e.uid),
             };
+            if e.stopped {
+                // A stopped entity runs nothing until a start call (L5); what a
+                // stop cut short by the end of the last ham left is stopped now.
+                let left = marked
+                    .remove(&e.uid)
+                    .and_then(|l| l.last().map(|(p, _)| *p));
+                let in_cgroup = self
+                    .ctx
+                    .cgroups
+                    .as_ref()
+                    .is_some_and(|c| !c.members(e.uid).is_empty());
+                if left.is_some() || in_cgroup {
+                    self.watched.insert(
+                        e.uid,
+                        Watched {
+                            entity: entity.clone(),
+                            pid: left.unwrap_or(0),
+                            started: self.ctx.clock.mono(),
+                            child: false,
+                            group: left,
+                        },
+                    );
+                    self.stop_entity(entity, e.stop);
+                }
+                continue;
+            }
             // The latest started process that carries the entity's marker.
             let in_flight = marked
                 .remove(&e.uid)

@@ -42,7 +42,9 @@ impl Agent {
             return;
         };
         tracing::warn!(entity = %w.entity.name, "heartbeat connection closed without a detach");
-        self.recover(w, ExitInfo::Unknown);
+        // Its process may still run: L1's stop of what is left is for a main
+        // process that died, so this death goes straight to its recovery.
+        self.recover_now(w, ExitInfo::Unknown);
     }
 
     /// A death: first what the dead main process left is stopped (L1,

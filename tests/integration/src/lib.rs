@@ -82,6 +82,9 @@ pub struct HamProcess {
     /// Processes it had started when it was killed, with their start times: they outlive it
     /// (that is the point of a supervisor's children), and are killed when the test is over.
     left_behind: Vec<(u32, u64)>,
+    /// Its agent id, read once it answers: names its entities' cgroups,
+    /// removed at the end (the data directory may be gone by then).
+    agent_id: Option<String>,
 }
 
 impl HamProcess {
@@ -123,6 +126,7 @@ impl HamProcess {
             netns: netns.map(String::from),
             extra: extra.iter().map(|s| s.to_string()).collect(),
             left_behind: Vec::new(),
+            agent_id: None,
         }
     }
 
@@ -231,6 +235,9 @@ impl HamProcess {
                 );
             }
             if std::os::unix::net::UnixStream::connect(&self.socket).is_ok() {
+                self.agent_id = std::fs::read_to_string(self.data_dir.join("agent-id"))
+                    .ok()
+                    .map(|s| s.trim().to_string());
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -361,6 +368,55 @@ impl Drop for HamProcess {
     /// process groups and would otherwise outlive the test.
     fn drop(&mut self) {
         self.kill_all();
+        if let Some(id) = &self.agent_id {
+            remove_cgroups(id);
+        }
+    }
+}
+
+/// Removes the (now empty) cgroups a daemon with agent id `id` made for its
+/// entities, `ham.<agent id>` under its cgroup in each hierarchy: a killed
+/// daemon cannot, and every test run would leave its own behind.
+fn remove_cgroups(id: &str) {
+    let name = format!("ham.{id}");
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    for line in mounts.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        if !right.starts_with("cgroup") {
+            continue;
+        }
+        let Some(point) = left.split(' ').nth(4) else {
+            continue;
+        };
+        // The daemon is a child of the test, in the same cgroups: look under
+        // each path of ours that this mount may hold, and at its top.
+        let mut dirs = vec![Path::new(point).join(&name)];
+        for path in own.lines().filter_map(|l| l.splitn(3, ':').nth(2)) {
+            dirs.push(
+                Path::new(point)
+                    .join(path.trim_start_matches('/'))
+                    .join(&name),
+            );
+        }
+        for dir in dirs {
+            if let Ok(children) = std::fs::read_dir(&dir) {
+                for c in children.flatten().filter(|c| c.path().is_dir()) {
+                    // Processes killed a moment ago may still be exiting (EBUSY).
+                    for _ in 0..100 {
+                        match std::fs::remove_dir(c.path()) {
+                            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                                std::thread::sleep(Duration::from_millis(10));
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+                let _ = std::fs::remove_dir(&dir);
+            }
+        }
     }
 }
 
