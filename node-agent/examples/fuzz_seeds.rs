@@ -121,6 +121,7 @@ fn requests() -> Vec<(&'static str, Vec<u8>)> {
                 node: by_name("n2"),
                 name: "placeholder".into(),
                 flags: 0,
+                ..Default::default()
             }
             .encode_to_vec(),
         ),

@@ -141,9 +141,102 @@ pub fn check_signal_target(local: bool, pid: i64) -> Result<()> {
     }
 }
 
+/// P4: whether the caller being served may have an entity's processes run as `uid` / `gid`
+/// (None: the daemon's own). An admin may choose anyone; anyone else only its own uid, and a
+/// group it is in (its primary group or a supplementary one, as `/proc` shows its process).
+/// Outside of a call (the daemon's own work) nothing is checked.
+pub fn check_run_as(uid: Option<u32>, gid: Option<u32>) -> Result<()> {
+    let Ok(caller) = CALLER.try_with(Caller::clone) else {
+        return Ok(());
+    };
+    if caller.role >= Some(Role::Admin) || (uid.is_none() && gid.is_none()) {
+        return Ok(());
+    }
+    let Principal::Local {
+        uid: own_uid,
+        gid: own_gid,
+        pid,
+    } = caller.principal
+    else {
+        return Err(refused(format!(
+            "{} may not choose the user processes run as (needs role admin)",
+            caller.principal
+        )));
+    };
+    if let Some(uid) = uid
+        && uid != own_uid
+    {
+        return Err(refused(format!(
+            "uid {own_uid} may not have processes run as uid {uid} (needs role admin)"
+        )));
+    }
+    if let Some(gid) = gid
+        && gid != own_gid
+        && !local_groups(own_uid, own_gid, pid).contains(&gid)
+    {
+        return Err(refused(format!(
+            "uid {own_uid} is not in group {gid} and may not have processes run with it \
+             (needs role admin)"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run_as_by(
+        principal: Principal,
+        role: Role,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    ) -> Option<Errno> {
+        let caller = Caller {
+            principal,
+            role: Some(role),
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(with_caller(caller, async { check_run_as(uid, gid) }))
+            .err()
+            .map(|e| e.errno)
+    }
+
+    #[test]
+    fn p4_only_an_admin_chooses_another_user() {
+        let me = nix::unistd::getuid().as_raw();
+        let my_gid = nix::unistd::getgid().as_raw();
+        let pid = i32::try_from(std::process::id()).unwrap();
+        let local = |uid, gid| Principal::Local { uid, gid, pid };
+        let op = Role::Operator;
+        // Its own user and group, or the daemon's (nothing chosen): allowed.
+        assert_eq!(
+            run_as_by(local(me, my_gid), op, Some(me), Some(my_gid)),
+            None
+        );
+        assert_eq!(run_as_by(local(me, my_gid), op, None, None), None);
+        // Another user, a group it is not in: refused.
+        assert_eq!(
+            run_as_by(local(me, my_gid), op, Some(me + 4242), None),
+            Some(Errno::Eacces)
+        );
+        assert_eq!(
+            run_as_by(local(me, my_gid), op, None, Some(0x3fff_0000)),
+            Some(Errno::Eacces)
+        );
+        // No local uid: refused; an admin: anyone; outside a call: not checked.
+        let client = Principal::Client {
+            identity: "ops".into(),
+        };
+        assert_eq!(run_as_by(client, op, Some(me), None), Some(Errno::Eacces));
+        assert_eq!(
+            run_as_by(local(me + 1, 0), Role::Admin, Some(0), Some(0)),
+            None
+        );
+        assert_eq!(check_run_as(Some(0), Some(0)).err().map(|e| e.errno), None);
+    }
 
     fn as_caller(principal: Principal, role: Role, local: bool, pid: i64) -> Result<()> {
         let caller = Caller {

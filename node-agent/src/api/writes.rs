@@ -73,6 +73,8 @@ impl Calls {
         }
         // L7, P4: user and group resolved here, on the node serving the call.
         let options = super::attach::process_options(r.process.as_ref())?;
+        // P4: only an admin chooses a user other than its own.
+        crate::auth::check_run_as(options.run_as.uid(), options.run_as.gid())?;
         // L6: every part converted (and refused, named) before anything is proposed.
         let conditions = self.attach_conditions(node, &r.conditions)?;
         let pacing = cv::pacing(
