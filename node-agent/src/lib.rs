@@ -3,7 +3,7 @@
 //!
 //! Exit codes: 0 stopped on request; 1 failed while running; 2 bad
 //! command-line flags; 3 the data directory or the log on disk is unusable;
-//! 4 an API address or socket could not be bound.
+//! 4 an API address or socket could not be bound. `ham cert` has its own (see `cert`).
 
 mod agent;
 mod api;

@@ -6,12 +6,21 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
 /// A certificate and key pair to write, with their paths.
-#[derive(Debug)]
 pub struct Pair<'a> {
     pub cert: PathBuf,
     pub key: PathBuf,
     pub cert_pem: &'a str,
     pub key_pem: &'a str,
+}
+
+impl std::fmt::Debug for Pair<'_> {
+    /// Never prints the private key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pair")
+            .field("cert", &self.cert)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Creates `dir` (0700 when new: it holds keys) if it does not exist.

@@ -17,10 +17,18 @@ use x509_parser::prelude::{FromDer as _, X509Certificate};
 const BACKDATE: Duration = Duration::hours(1);
 
 /// A certificate and its private key, both PEM.
-#[derive(Debug)]
 pub struct Made {
     pub cert_pem: String,
     pub key_pem: String,
+}
+
+impl std::fmt::Debug for Made {
+    /// Never prints the private key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Made")
+            .field("cert_pem", &self.cert_pem)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The CA of a cluster, read back from its files to sign with.
