@@ -157,7 +157,6 @@ fn p6_readme_certificates_are_made_by_exactly_its_commands() {
 }
 
 #[test]
-#[ignore = "the [[policy]] table of ham.toml is read by the access-control change; run once it is merged"]
 fn p6_readme_secure_cluster_runs_as_written() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
