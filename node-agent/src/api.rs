@@ -6,7 +6,7 @@
 //! carries each call out against the [`crate::node::Node`].
 
 mod access;
-mod attach;
+pub(crate) mod attach;
 pub mod convert;
 mod members;
 mod reads;

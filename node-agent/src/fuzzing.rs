@@ -226,6 +226,8 @@ pub const API_REQUESTS: &[(&str, &str)] = &[
     ("RemoveNode", "RemoveNodeRequest"),
     ("HeartbeatStream", "HeartbeatRequest"),
     ("PulseChannel", "PulseChannelRequest"),
+    ("EntityStop", "EntityStopRequest"),
+    ("EntityStart", "EntityStartRequest"),
 ];
 
 /// Decodes `bytes` as the request of RPC `API_REQUESTS[which]` and converts it as the service
@@ -485,6 +487,24 @@ pub fn api_request(which: usize, bytes: &[u8], state: &HamState) -> Option<Resul
         "PulseChannel" => decode(bytes, |r: pb::PulseChannelRequest| {
             crate::agent::pulses::check_channel(r.pid, r.chid).map(|_| Converted::Read)
         })?,
+        "EntityStop" => decode(bytes, |r: pb::EntityStopRequest| {
+            use pb::entity_stop_request::Target as T;
+            let entity = match r.target {
+                Some(T::Handle(h)) => cx.entity(Some(h), None)?,
+                Some(T::ByName(n)) => cx.entity(None, Some(n))?,
+                None => cx.entity(None, None)?,
+            };
+            Ok(write(Command::StopEntity { entity }))
+        })?,
+        "EntityStart" => decode(bytes, |r: pb::EntityStartRequest| {
+            use pb::entity_start_request::Target as T;
+            let entity = match r.target {
+                Some(T::Handle(h)) => cx.entity(Some(h), None)?,
+                Some(T::ByName(n)) => cx.entity(None, Some(n))?,
+                None => cx.entity(None, None)?,
+            };
+            Ok(write(Command::StartEntity { entity, now_ns: 0 }))
+        })?,
         other => unreachable!("API_REQUESTS names {other}, which has no conversion here"),
     })
 }
@@ -564,6 +584,23 @@ impl Edge<'_> {
         resolve_in(self.state, LOCAL_NODE, &node_sel(r))
     }
 
+    /// The entity a stop or start call names (as `api/stopstart.rs` resolves it).
+    fn entity(
+        &self,
+        handle: Option<pb::EntityHandle>,
+        by_name: Option<pb::NamedEntity>,
+    ) -> Result<m::EntityRef> {
+        match (handle, by_name) {
+            (Some(h), _) => cv::entity_ref(Some(&h), LOCAL_NODE),
+            (None, Some(n)) => Ok(m::EntityRef {
+                node: self.node(n.node.as_ref())?,
+                name: n.name,
+                uid: None,
+            }),
+            (None, None) => Err(einval("name the entity by handle or by node and name")),
+        }
+    }
+
     fn attach(&self, r: pb::AttachRequest) -> Result<Converted> {
         let node = self.node(r.node.as_ref())?;
         cv::pid("attach pid", r.pid, false)?;
@@ -581,10 +618,19 @@ impl Edge<'_> {
                 hpdh: r.hpdh,
             }),
             now_ns: 0,
-            options: Default::default(),
+            // The service's own conversions of the options (L7/P4), stop policy (S2) and
+            // pacing (L4). Conditions given with the attach (L6) go through the service's
+            // per-action conversions, which the action RPCs below reach one by one.
+            options: crate::api::attach::process_options(r.process.as_ref())?,
             conditions: Vec::new(),
-            stop: Default::default(),
-            pacing: None,
+            stop: cv::stop_policy(r.warn_signal, r.grace_ms, r.kill_mode)?,
+            pacing: cv::pacing(
+                r.pacing_burst,
+                r.pacing_window_ms,
+                r.pacing_min_delay_ms,
+                r.pacing_max_delay_ms,
+                r.pacing_off,
+            )?,
         }))
     }
 

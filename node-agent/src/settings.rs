@@ -455,7 +455,7 @@ mod tests {
             assert!(format!("{err:#}").contains("[[peer]]"), "{bad}: {err:#}");
         }
         std::fs::write(&path, peer("2", "b", "127.0.0.2:1")).unwrap();
-        let s = settings(&["--config", path.to_str().unwrap()]).unwrap();
+        let s = settings(&["--config", path.to_str().unwrap(), "--insecure"]).unwrap();
         assert_eq!(s.voters(), vec![1, 2]);
     }
 

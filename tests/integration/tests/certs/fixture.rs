@@ -11,6 +11,11 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 /// The client identity every fixture certifies.
 pub const CLIENT: &str = "ops@example";
 
+/// The nodes' policy: the test clients' identities are `admin` (the refusal tests' good
+/// certificate is `urn:test:good`).
+const TEST_POLICY: &str = "[[policy.rule]]\nidentity = \"ops@example\"\nrole = \"admin\"\n\n\
+                           [[policy.rule]]\nidentity = \"urn:test:good\"\nrole = \"admin\"\n";
+
 /// Runs `ham cert ARGS` in `dir`.
 pub fn ham_cert(dir: &Path, args: &[&str]) -> Output {
     Command::new(bin("ham"))
@@ -124,6 +129,11 @@ impl TlsCluster {
             .enumerate()
             .map(|(i, a)| format!("{}=n{}@{a}", i + 1, i + 1))
             .collect();
+        // P2: a certificate identity holds a role only when the policy names it; the test
+        // clients are administrators.
+        let config = dir.path().join("tls.toml");
+        std::fs::write(&config, TEST_POLICY).expect("write tls.toml");
+        let config = config.to_str().expect("utf-8 temporary path").to_string();
         let mut nodes = Vec::new();
         for (i, addr) in addrs.iter().enumerate() {
             let ndir = dir.path().join(format!("n{}", i + 1));
@@ -144,6 +154,8 @@ impl TlsCluster {
                 cert,
                 "--tls-key",
                 key,
+                "--config",
+                &config,
             ];
             for p in &peers {
                 args.extend(["--peer", p.as_str()]);
