@@ -1,14 +1,18 @@
 //! `hamctrl stop-entity NAME` (HAM-CONTRACT L5): stops an entity's
 //! processes (warning signal, grace, SIGKILL of what remains) and keeps it,
 //! with its conditions, until `hamctrl start-entity NAME`. Not `-stop`,
-//! which stops the HAM itself.
+//! which stops the HAM itself. The call answers once the processes are
+//! gone, which can take the entity's whole grace (10 s by default, as
+//! hamctrl's own `--timeout`): give a longer `--timeout` for a longer grace;
+//! a timed-out call leaves the stop running.
 
 use super::{CtlResult, Ctx};
 use crate::paths::entity_name;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Entity name.
+    /// Entity name. The call waits until its processes are gone: up to its
+    /// grace, so a grace near --timeout needs a longer --timeout.
     pub name: String,
 }
 
