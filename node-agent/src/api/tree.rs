@@ -163,11 +163,9 @@ fn entity_info(
         conditions,
         uid: e.uid,
         pidfile: e.pidfile.clone().unwrap_or_default(),
-        pacing: Some(cv::pacing_info(
-            e,
-            agent.pacing_view(e.uid),
-            crate::node::now_ns(),
-        )),
+        // A global entity has no process to restart.
+        pacing: (e.kind != m::EntityKind::Global)
+            .then(|| cv::pacing_info(e, agent.pacing_view(e.uid), crate::node::now_ns())),
     })
 }
 
