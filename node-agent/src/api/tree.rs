@@ -168,11 +168,9 @@ fn entity_info(
         warn_signal: e.stop.warn_signal,
         grace_ms: e.stop.grace_ms,
         kill_mode: super::convert::kill_mode_pb(e.stop.kill_mode).into(),
-        pacing: Some(cv::pacing_info(
-            e,
-            agent.pacing_view(e.uid),
-            crate::node::now_ns(),
-        )),
+        // A global entity has no process to restart.
+        pacing: (e.kind != m::EntityKind::Global)
+            .then(|| cv::pacing_info(e, agent.pacing_view(e.uid), crate::node::now_ns())),
     })
 }
 

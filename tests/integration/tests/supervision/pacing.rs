@@ -222,3 +222,42 @@ fn l4_info_shows_delay_and_next_restart() {
     std::thread::sleep(Duration::from_millis(3_500));
     assert_eq!(stamps(&out).len(), 3, "a detached entity was restarted");
 }
+
+#[test]
+fn l4_a_crash_loop_stays_paced_across_a_restart_of_ham() {
+    let mut fx = Fx::new();
+    let out = fx.path("starts");
+    let line = format!("{PROG} crashloop {out} 3");
+    attach_restarted(
+        &fx,
+        "loop",
+        &line,
+        &[
+            "--pacing-burst",
+            "1",
+            "--pacing-min-delay-ms",
+            "2000",
+            "--pacing-max-delay-ms",
+            "2000",
+        ],
+    );
+    // The first death is restarted at once (its outcome commits), the second waits 2 s.
+    wait_for("two starts", Duration::from_secs(5), || {
+        stamps(&out).len() == 2
+    });
+    wait_for("the pending restart", Duration::from_secs(2), || {
+        fx.field("loop", "Next Restart").is_some()
+    });
+    // ham dies during the delay; the one that comes back finds the process
+    // gone and recovers it as a death (E11), paced from the deaths the
+    // replicated state recorded, not at once as a first death would be.
+    fx.ham.restart();
+    wait_for("the restart after ham's", Duration::from_secs(10), || {
+        stamps(&out).len() == 3
+    });
+    // Only a death this new agent decided sets what `.info` shows: a
+    // forgotten history would have restarted at once (delay 0).
+    let p = pacing_of(&fx, "loop");
+    assert_eq!(p.delay_ms, 2000, "the crash loop's pacing was forgotten");
+    fx.ctl(&["detach", "loop"]);
+}
