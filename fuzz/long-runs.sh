@@ -5,8 +5,11 @@
 # one summary line per target in fuzz/logs/summary.txt.
 set -euo pipefail
 cd "$(dirname "$0")"
-toolchain=$(rustup toolchain list | grep -q '^nightly' && echo +nightly || true)
-if [ -z "$toolchain" ]; then
+# A nightly toolchain when one is installed, otherwise the default one with RUSTC_BOOTSTRAP=1.
+if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+    toolchain=+nightly
+else
+    toolchain=
     export RUSTC_BOOTSTRAP=1
 fi
 targets=("$@")

@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     toolchain=+nightly
 else
-    toolchain=+stable
+    toolchain=
     export RUSTC_BOOTSTRAP=1
 fi
 # Unoptimized (a quicker build, the corpus is small) and without a sanitizer, like the long runs.
