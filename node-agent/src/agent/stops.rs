@@ -68,12 +68,21 @@ impl Agent {
     /// stops watching them first, so their exits are nobody's death.
     pub(super) fn stop_entity(&mut self, entity: EntityRef, policy: StopPolicy) {
         let Some(uid) = entity.uid else { return };
-        let w = self.watched.get(&uid).cloned().unwrap_or(Watched {
-            entity: entity.clone(),
-            pid: 0,
-            started: self.ctx.clock.mono(),
-            child: false,
-            group: None,
+        let w = self.watched.get(&uid).cloned().unwrap_or_else(|| {
+            // Not watched: the stop entry is applied again after a restart of ham, before
+            // re-adoption (its commit had not reached the disk), or the entity's process was
+            // never watched here. Its processes are found by their marker (E11), so that they
+            // get the warning signal and not SIGKILL alone.
+            let left = crate::process::identity::marked_processes(&self.ctx.agent_id)
+                .remove(&uid)
+                .and_then(|l| l.last().map(|(pid, _)| *pid));
+            Watched {
+                entity: entity.clone(),
+                pid: left.unwrap_or(0),
+                started: self.ctx.clock.mono(),
+                child: false,
+                group: left,
+            }
         });
         self.forget(uid);
         let target = self.target(&w, true, &policy);
