@@ -277,3 +277,43 @@ fn l5_stopped_entity_stays_stopped_across_a_restart_of_ham() {
         lines(&up).len() == 2
     });
 }
+
+#[test]
+fn l5_stop_cut_short_by_a_crash_of_ham_is_finished_after_its_restart() {
+    let mut fx = Fx::new();
+    let out = fx.path("trap");
+    fx.ctl(&[
+        "attach",
+        "stubborn",
+        "--cmd",
+        &format!("{STOPPROG} trap {out} ignore"),
+        "--grace-ms",
+        "60000",
+    ]);
+    let pid = trap_ready(&out);
+    // The stop call waits for the grace; ham dies during it.
+    let mut call = Command::new(ham_integration_tests::bin("hamctrl"))
+        .arg("--socket")
+        .arg(&fx.ham.socket)
+        .args(["stop-entity", "stubborn"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the warning", Duration::from_secs(5), || {
+        received(&out).len() == 1
+    });
+    fx.ham.restart();
+    let _ = call.kill();
+    let _ = call.wait();
+    fx.ham.wait_until_ready(Duration::from_secs(10));
+    // The restarted ham stops it again: another warning, then (grace 60 s)
+    // it is still running: the stop is under way, not a recovery. The stop
+    // entry may also be applied again after the restart (its commit had not
+    // reached the disk), which warns once more: at least one new warning.
+    wait_for("the second warning", Duration::from_secs(5), || {
+        received(&out).len() >= 2
+    });
+    assert!(alive(pid));
+    assert_eq!(fx.field("stubborn", "Stopped").as_deref(), Some("ON"));
+}
