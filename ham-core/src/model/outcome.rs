@@ -43,6 +43,12 @@ impl HamState {
         if died_ns != 0 && self.entity(r)?.stats.last_death_ns == died_ns {
             return Ok(Applied::just(Response::Done));
         }
+        // All or nothing: an entity that does not stay is removed from its node's context,
+        // so that context must exist before anything is recorded (the cluster-wide global
+        // entity has none, and its refused outcome used to leave its exit recorded).
+        if restarted.is_none() && !stays_after_death(self.entity(r)?, false) {
+            self.context(r.node)?;
+        }
         // Pruning needs to know what ran before failed actions are removed.
         let ran = ran_on(r, results);
         self.record_results(results);
@@ -132,5 +138,26 @@ impl Pruned {
             let cuid = c.uid;
             c.actions.retain(|a| !self.actions.contains(&(cuid, a.uid)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::machine::decode_command;
+    use crate::model::{Command, HamState};
+
+    /// P9 (found by the `log_entry` fuzz target): a recovery outcome for the cluster-wide
+    /// global entity, which has no context to be removed from, was refused only after it had
+    /// recorded the death, so a refused command changed the state.
+    #[test]
+    fn p9_a_refused_recovery_outcome_changes_nothing() {
+        let bytes =
+            include_bytes!("../../../fuzz/corpus/log_entry/p9-outcome-for-the-cluster-global");
+        let cmd = decode_command(bytes).unwrap();
+        assert!(matches!(cmd, Command::RecoveryOutcome { .. }), "{cmd:?}");
+        let mut state = HamState::default();
+        let before = state.clone();
+        assert!(state.apply(cmd).is_err());
+        assert_eq!(state, before);
     }
 }

@@ -31,7 +31,35 @@ pub struct Context {
     pub global: Entity,
     /// Entities by name. A persistent map: cloning the state is O(1), so a snapshot can be
     /// serialized from a frozen copy off the Raft task while entries keep being applied.
+    #[serde(deserialize_with = "entity_map")]
     pub entities: imbl::OrdMap<String, Entity>,
+}
+
+/// Reads an entity map entry by entry. imbl's own `Deserialize` reserves as many entries as
+/// the length in front of the map says, so a damaged or hostile snapshot claiming 2^60
+/// entities aborted the process on that allocation (HAM-CONTRACT P9); a map that is not
+/// really there now runs out of bytes and is refused as undecodable.
+fn entity_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<imbl::OrdMap<String, Entity>, D::Error> {
+    struct Entries;
+    impl<'de> serde::de::Visitor<'de> for Entries {
+        type Value = imbl::OrdMap<String, Entity>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map of entities by name")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut entries: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut map = imbl::OrdMap::new();
+            while let Some((name, entity)) = entries.next_entry::<String, Entity>()? {
+                map.insert(name, entity);
+            }
+            Ok(map)
+        }
+    }
+    d.deserialize_map(Entries)
 }
 
 /// The replicated state: every node's HAM context and the cluster-wide global entity.

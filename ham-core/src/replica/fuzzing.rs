@@ -73,3 +73,23 @@ pub fn applied_record_round_trips(data: &[u8]) -> Option<bool> {
 pub fn snapshot_bytes(machine: &HamMachine) -> Vec<u8> {
     snapdata::wrap(&Applied::default(), &machine.snapshot()())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// P9 (found by the `snapshot` fuzz target): a snapshot whose entity map claims 2^60
+    /// entries made imbl reserve them all, and the process aborted; it is now refused.
+    #[test]
+    fn p9_a_snapshot_claiming_a_huge_entity_map_is_refused_not_allocated() {
+        let data = include_bytes!("../../../fuzz/corpus/snapshot/p9-huge-entity-map");
+        let err = restore_snapshot(data).unwrap_err();
+        assert!(err.contains("does not decode"), "{err}");
+        // A real snapshot still restores to the same state.
+        let mut m = HamMachine::new(HamState::default(), Box::new(|_| {}));
+        m.restore(&HamMachine::new(HamState::default(), Box::new(|_| {})).snapshot()())
+            .unwrap();
+        let back = restore_snapshot(&snapshot_bytes(&m)).unwrap();
+        assert_eq!(back.state(), m.state());
+    }
+}
