@@ -212,7 +212,12 @@ fn p6_readme_secure_cluster_runs_as_written() {
             }
         }
     }
-    // The write went to node 3's context through node 2.
+    // The write went to node 3's context through node 2. Node 1's Unix socket opens once it
+    // is ready (after re-adoption), which on a loaded machine can come after its TCP port.
+    let socket = root.join("data/n1/ham.sock");
+    ham_integration_tests::wait_for("node 1's socket", Duration::from_secs(20), || {
+        socket.exists()
+    });
     let ls = Command::new(bin("hamctrl"))
         .arg("--socket")
         .arg(root.join("data/n1/ham.sock"))
