@@ -495,6 +495,66 @@ fn p4_a_non_admin_may_not_have_ham_signal_a_process_it_could_not_signal() {
 }
 
 #[test]
+fn p4_a_non_admin_may_not_choose_another_user() {
+    let user = TestUser::create();
+    let dir = open_dir();
+    let policy = format!(
+        "[policy]\n[[policy.rule]]\nuid = {}\nrole = \"operator\"\n",
+        user.uid
+    );
+    let ham = ham_for(dir.path(), &user, &policy);
+    let own = Reaped(
+        user.command(Path::new("/bin/sleep"))
+            .arg("100")
+            .spawn()
+            .expect("start sleep as the user"),
+    );
+    let own_pid = own.0.id().to_string();
+    // Its own process, to run (restart, execute actions) as root: refused, nothing made.
+    user.refused(
+        &ham,
+        &["attach", "as-root", "--pid", &own_pid, "--user", "root"],
+        "EACCES",
+        "run as uid 0",
+    );
+    assert!(
+        !rows(&root_ok(&ham, &["ls"])).contains(&"as-root".to_string()),
+        "a refused attach makes nothing"
+    );
+    // A line to start as root: a command line needs admin whatever the user.
+    user.refused(
+        &ham,
+        &[
+            "attach",
+            "started",
+            "--cmd",
+            "/bin/sleep 100",
+            "--user",
+            "root",
+        ],
+        "EACCES",
+        "admin",
+    );
+    // As itself it may.
+    user.ok(
+        &ham,
+        &["attach", "as-me", "--pid", &own_pid, "--user", &user.name],
+    );
+    // An admin may choose anyone.
+    root_ok(
+        &ham,
+        &[
+            "attach",
+            "by-admin",
+            "--cmd",
+            "/bin/sleep 100",
+            "--user",
+            &user.name,
+        ],
+    );
+}
+
+#[test]
 fn p7_a_caller_at_its_limit_gets_enomem_while_another_still_attaches() {
     let user = TestUser::create();
     let dir = open_dir();
