@@ -45,9 +45,6 @@ pub struct Agent {
     pub(super) launches: HashMap<Uid, super::daemons::LaunchRecord>,
     /// Restart pacing (L4): histories and restarts waiting for their delay.
     pub(super) pacer: super::pacing::Pacer,
-    /// Processes started but not yet moved into their entity's cgroup (L1): see
-    /// [`Agent::place_started`].
-    pub(super) unplaced: Vec<(Uid, u32)>,
 }
 
 impl Agent {
@@ -71,14 +68,11 @@ impl Agent {
             outcome_seq: 0,
             launches: HashMap::new(),
             pacer,
-            unplaced: Vec::new(),
         }
     }
 
     /// Runs until the channel closes.
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
-        // What re-adoption started before the loop.
-        self.place_started();
         while let Some(msg) = rx.recv().await {
             match msg {
                 // Replayed effects already happened; only addresses are state to rebuild.
@@ -102,33 +96,6 @@ impl Agent {
                     self.on_leftovers_stopped(uid, pid, exit)
                 }
                 Msg::PacedRestart { uid, seq } => self.on_paced_restart(uid, seq),
-            }
-            if rx.is_empty() {
-                self.place_started();
-            }
-        }
-    }
-
-    /// Moves the processes started since the agent was last idle into their entities' cgroups
-    /// (L1). A move takes the kernel's cgroup rwsem for writing, which waits for an RCU grace
-    /// period (milliseconds on a busy machine) and holds up every fork meanwhile, the next
-    /// restart's included: so moves wait until no message is queued, and a storm of deaths is
-    /// restarted first and placed after. One restart alone is placed as soon as it is handled,
-    /// as before; until then its process group holds what it forks.
-    pub(super) fn place_started(&mut self) {
-        let Some(cgroups) = &self.ctx.cgroups else {
-            self.unplaced.clear();
-            return;
-        };
-        for (uid, pid) in self.unplaced.drain(..) {
-            // Only the process still watched for that entity: one that died meanwhile (its pid
-            // may be reaped, and could in principle be reused) or was detached is left alone.
-            let Some(w) = self.watched.get(&uid).filter(|w| w.pid == pid) else {
-                continue;
-            };
-            if let Err(e) = cgroups.place(uid, pid) {
-                // Its process group still holds what it starts.
-                tracing::warn!(entity = %w.entity.name, pid, error = %e, "cannot place the process in its cgroup");
             }
         }
     }

@@ -113,9 +113,11 @@ impl Agent {
         let spec = launch.spec(argv, env);
         let draft = self.launch_draft(entity);
         let (pid, exited) = self.ctx.reaper.spawn_watched(|| spawn::spawn(&spec))?;
-        if self.ctx.cgroups.is_some() {
-            // Moved into its cgroup once the agent is idle (`Agent::place_started`).
-            self.unplaced.push((uid, pid));
+        if let Some(cgroups) = &self.ctx.cgroups
+            && let Err(e) = cgroups.place(uid, pid)
+        {
+            // Its process group still holds what it starts.
+            tracing::warn!(entity = %entity.name, pid, error = %e, "cannot place the process in its cgroup");
         }
         self.launched(uid, pid, draft);
         let tx = self.tx.clone();
