@@ -122,3 +122,14 @@ pub fn attach_with_heartbeat(
         ham.raw().attach(req).await.unwrap().into_inner()
     })
 }
+
+pub fn since_ns(fx: &Fx, name: &str) -> u128 {
+    fx.rt().block_on(async {
+        let ham = fx.ham.client().await;
+        let tree = ham
+            .tree(ham_client::NodeSel::Local, name, "", "", false)
+            .await
+            .unwrap();
+        tree.entities[0].stats.as_ref().unwrap().since_ns as u128
+    })
+}
