@@ -25,7 +25,7 @@ mod stops;
 mod waitpath;
 mod watching;
 
-pub use heartbeats::Heartbeats;
+pub use heartbeats::{HeartbeatView, Heartbeats};
 pub use logs::LogDir;
 pub use pacing::PacingView;
 pub use pulses::Pulses;
@@ -35,9 +35,7 @@ use crate::cluster::Cluster;
 use crate::node::Node;
 use crate::process::reaper::Reaper;
 use ham_core::machine::{EffectBatch, EffectSink};
-use ham_core::model::{
-    CLUSTER_NODE_ID, Effect, Errno, ExitInfo, HamError, HeartbeatState, NodeId, Result, Uid,
-};
+use ham_core::model::{CLUSTER_NODE_ID, Effect, Errno, ExitInfo, HamError, NodeId, Result, Uid};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -178,7 +176,7 @@ impl AgentHandle {
     }
 
     /// Last heartbeat and state of entity `uid`, if this node tracks it.
-    pub fn heartbeat_view(&self, uid: Uid) -> Option<(i64, HeartbeatState)> {
+    pub fn heartbeat_view(&self, uid: Uid) -> Option<HeartbeatView> {
         self.shared.heartbeats.view(uid)
     }
 

@@ -6,7 +6,9 @@
 //! HBEATMISSEDLOW condition with two actions: notify_signal (sigqueue of
 //! SIGUSR1 to the benchmark) and heartbeat_healthy (re-arms the
 //! condition). So every boundary `start + k*P` fires the condition again,
-//! where `start` is the entity's since_ns in the tree (when its process was attached or restarted).
+//! where `start` is any boundary: the tree's `next_boundary_ns` (periods
+//! count from when the agent began watching the process, which follows the
+//! attach's commit, so the entity's `since_ns` would add the commit time).
 //! The benchmark reads the signals from a signalfd (SIGUSR1 is blocked in
 //! all its threads from the start of the run) and takes CLOCK_REALTIME
 //! when each arrives; the delay is that time minus the last boundary.
@@ -104,12 +106,13 @@ pub fn run(
             })
             .await?;
         let tree = c.tree(NodeSel::Local, "hbeat", "", "", false).await?;
-        let stats = tree
+        let hb = tree
             .entities
             .first()
-            .and_then(|e| e.stats)
-            .context("no stats for entity hbeat")?;
-        anyhow::Ok(stats.since_ns)
+            .and_then(|e| e.heartbeat)
+            .filter(|hb| hb.next_boundary_ns != 0)
+            .context("ham does not watch entity hbeat's heartbeat")?;
+        anyhow::Ok(hb.next_boundary_ns)
     })?;
     let p = i64::try_from(period_ns)?;
     let began = Instant::now();
@@ -146,7 +149,7 @@ pub fn run(
     let (first, last) = (measured[0], measured[measured.len() - 1]);
     Ok(HbResult {
         delays_ms,
-        boundaries: (last - start_ns) / p - (first - start_ns) / p + 1,
+        boundaries: (last - start_ns).div_euclid(p) - (first - start_ns).div_euclid(p) + 1,
         period_ms: clock::ms(p),
     })
 }

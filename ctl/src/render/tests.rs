@@ -171,6 +171,7 @@ fn x5_heartbeating_entity_info() {
             hpdh: 5,
             last_beat_ns: RESTARTED,
             state: HeartbeatState::MissedHigh.into(),
+            next_boundary_ns: 0,
         }),
         ..Default::default()
     };

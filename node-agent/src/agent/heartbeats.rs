@@ -29,6 +29,21 @@ pub struct Missed {
     pub miss: HeartbeatMiss,
 }
 
+/// What the tree shows of one tracked entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeartbeatView {
+    /// Wall-clock reading taken at the last heartbeat (0 = none yet).
+    pub last_beat_ns: i64,
+    /// The threshold state.
+    pub state: HeartbeatState,
+    /// The end of the period in progress, as a wall-clock label: the
+    /// monotonic deadline converted at the moment of reading. Periods count
+    /// from when this node began watching the process, which is later than
+    /// the entity's `since_ns` by the commit and the spawn; this is the
+    /// reference a user (or a test) checks detection times against.
+    pub next_boundary_ns: i64,
+}
+
 #[derive(Debug)]
 struct Entry {
     tracker: HeartbeatTracker,
@@ -194,13 +209,14 @@ impl Heartbeats {
         }
     }
 
-    /// Last heartbeat (the wall-clock reading taken at it; 0 = none yet) and
-    /// state, for the tree view.
-    pub fn view(&self, uid: Uid) -> Option<(i64, HeartbeatState)> {
-        self.lock()
-            .entries
-            .get(&uid)
-            .map(|e| (e.last_beat_wall_ns, e.tracker.state()))
+    /// The tree's view of entity `uid`, if it is tracked here.
+    pub fn view(&self, uid: Uid) -> Option<HeartbeatView> {
+        let (mono, wall) = (self.mono_ns(), self.clock.wall_ns());
+        self.lock().entries.get(&uid).map(|e| HeartbeatView {
+            last_beat_ns: e.last_beat_wall_ns,
+            state: e.tracker.state(),
+            next_boundary_ns: wall.saturating_add(e.tracker.next_boundary().saturating_sub(mono)),
+        })
     }
 
     /// Closes every period that ended by monotonic `now`; returns the

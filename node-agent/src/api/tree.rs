@@ -110,14 +110,17 @@ fn entity_info(
         Some(m::ExitInfo::Unknown) | None => (0, 0),
     };
     let heartbeat = e.heartbeat.map(|hb| {
-        let (last_beat_ns, state) = agent
-            .heartbeat_view(e.uid)
-            .unwrap_or((0, HeartbeatState::Ok));
+        let view = agent.heartbeat_view(e.uid);
+        let (last_beat_ns, state, next_boundary_ns) = view
+            .map_or((0, HeartbeatState::Ok, 0), |v| {
+                (v.last_beat_ns, v.state, v.next_boundary_ns)
+            });
         pb::HeartbeatInfo {
             period_ns: hb.period_ns,
             hpdl: hb.hpdl,
             hpdh: hb.hpdh,
             last_beat_ns,
+            next_boundary_ns,
             state: match state {
                 HeartbeatState::Ok => pb::HeartbeatState::Ok,
                 HeartbeatState::MissedLow => pb::HeartbeatState::MissedLow,

@@ -159,6 +159,23 @@ fn signals(out: &str) -> ! {
     }
 }
 
+/// Appends the wall-clock time of each SIGUSR1 it receives: a stamp taken the
+/// moment an action's signal lands, without the cost of starting a program.
+fn sigstamps(out: &str) -> ! {
+    use nix::sys::signal::{SigSet, Signal};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGUSR1);
+    set.thread_block().expect("block signals");
+    let fd = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC).expect("signalfd");
+    append(out, "ready");
+    loop {
+        if let Ok(Some(_)) = fd.read_signal() {
+            append(out, &now_ns().to_string());
+        }
+    }
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -283,6 +300,7 @@ fn main() {
         "crash-until" => crash_until(arg(1), arg(2).parse().expect("count")),
         "watchdog" => watchdog(arg(1)),
         "signals" => signals(arg(1)),
+        "sigstamps" => sigstamps(arg(1)),
         "pulses" => pulses(arg(1), arg(2).parse().expect("chid"), arg(3)),
         "deadlock" => deadlock(arg(1), arg(2), arg(3)),
         "selfcalls" => selfcalls(arg(1), arg(2), arg(3)),

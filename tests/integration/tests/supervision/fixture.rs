@@ -123,13 +123,16 @@ pub fn attach_with_heartbeat(
     })
 }
 
-pub fn since_ns(fx: &Fx, name: &str) -> u128 {
+/// The end of entity `name`'s heartbeat period in progress (wall clock, ns).
+pub fn next_boundary_ns(fx: &Fx, name: &str) -> i128 {
     fx.rt().block_on(async {
         let ham = fx.ham.client().await;
         let tree = ham
             .tree(ham_client::NodeSel::Local, name, "", "", false)
             .await
             .unwrap();
-        tree.entities[0].stats.as_ref().unwrap().since_ns as u128
+        let hb = tree.entities[0].heartbeat.as_ref().unwrap();
+        assert_ne!(hb.next_boundary_ns, 0, "{name} is not watched here");
+        i128::from(hb.next_boundary_ns)
     })
 }

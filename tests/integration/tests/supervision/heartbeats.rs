@@ -8,16 +8,18 @@ use super::fixture::*;
 fn h3_missed_heartbeat_detected_promptly_after_the_boundary() {
     let fx = Fx::new();
     let (stop, mark) = (fx.path("stop"), fx.path("mark"));
+    // The action signals a receiver that stamps each signal as it lands, so
+    // the figure is detection + signal delivery, not the cold start of a
+    // program the action would otherwise run (tens of ms on a loaded CI box).
+    let rx = helper(&["sigstamps", &mark]);
+    wait_for("the receiver", Duration::from_secs(5), || {
+        lines(&mark).len() == 1
+    });
+    let rx_pid = rx.0.id().to_string();
     fx.ctl(&["entity", "wd"]);
     fx.ctl(&["condition", "wd", "low", "hbeatmissedlow"]);
     fx.ctl(&[
-        "action",
-        "wd",
-        "low",
-        "mark",
-        "execute",
-        "--cmd",
-        &format!("{PROG} stamp {mark}"),
+        "action", "wd", "low", "mark", "signal", "--pid", &rx_pid, "--signum", "10",
     ]);
     fx.ctl(&["action", "wd", "low", "rearm", "healthy"]);
     attach_with_heartbeat(&fx, "wd", &format!("{PROG} watchdog {stop}"), 50, 1, 1);
@@ -25,15 +27,20 @@ fn h3_missed_heartbeat_detected_promptly_after_the_boundary() {
     wait_for("several detections", Duration::from_secs(5), || {
         stamps(&mark).len() >= 5
     });
-    let start = since_ns(&fx, "wd");
+    let boundary = next_boundary_ns(&fx, "wd");
     let period = 50 * MS;
-    // Each stamp is taken by a process the action started, after the boundary:
-    // detection + fork/exec. On a loaded 2-core CI machine allow 25 ms; the
-    // benchmark measures the real figure (docs/benchmarks.md).
-    for s in stamps(&mark) {
-        let late = (s - start) % period;
-        assert!(late < 25 * MS, "stamp {} ms after its boundary", late / MS);
-    }
+    // The contract's bound is 5 ms; a loaded 2-core CI machine running other
+    // suites in parallel gets 15 ms of scheduling slack. A detection one
+    // period late would show as ~50 ms. The benchmark measures the real
+    // figure (docs/benchmarks.md, row c).
+    let lates: Vec<i128> = stamps(&mark)
+        .iter()
+        .map(|s| (*s as i128 - boundary).rem_euclid(period as i128) / 1000)
+        .collect();
+    assert!(
+        lates.iter().all(|l| *l < 20_000),
+        "stamps after their boundaries (µs): {lates:?}"
+    );
 }
 
 #[test]
