@@ -322,15 +322,19 @@ mod tests {
                 hb.beat_pid(42).unwrap().is_empty(),
                 "beat {k} closed a missed period"
             );
-            // The last heartbeat shown is the wall-clock reading at the beat.
-            assert_eq!(hb.view(7).unwrap(), (wall, HeartbeatState::Ok));
+            // The last heartbeat shown is the wall-clock reading at the beat;
+            // the end of the period (50 ms ahead on the monotonic clock) is
+            // shown on the wall clock as it reads now, jumps included.
+            let view = hb.view(7).unwrap();
+            assert_eq!((view.last_beat_ns, view.state), (wall, HeartbeatState::Ok));
+            assert_eq!(view.next_boundary_ns, wall + 50_000_000, "beat {k}");
         }
         sleep(Duration::from_millis(60)).await;
         assert!(
             rx.try_recv().is_err(),
             "a healthy entity was reported missed"
         );
-        assert_eq!(hb.view(7).unwrap().1, HeartbeatState::Ok);
+        assert_eq!(hb.view(7).unwrap().state, HeartbeatState::Ok);
     }
 
     /// When (after the tracker starts) the timer reports each threshold of
