@@ -323,14 +323,15 @@ mod tests {
                 "beat {k} closed a missed period"
             );
             // The last heartbeat shown is the wall-clock reading at the beat.
-            assert_eq!(hb.view(7).unwrap(), (wall, HeartbeatState::Ok));
+            let view = hb.view(7).unwrap();
+            assert_eq!((view.last_beat_ns, view.state), (wall, HeartbeatState::Ok));
         }
         sleep(Duration::from_millis(60)).await;
         assert!(
             rx.try_recv().is_err(),
             "a healthy entity was reported missed"
         );
-        assert_eq!(hb.view(7).unwrap().1, HeartbeatState::Ok);
+        assert_eq!(hb.view(7).unwrap().state, HeartbeatState::Ok);
     }
 
     /// When (after the tracker starts) the timer reports each threshold of
