@@ -11,7 +11,7 @@
 //! agent can tell it from a later process that reuses its pid.
 //!
 //! How the child is made: on x86_64 like `posix_spawn` does it,
-//! `CLONE_VM | CLONE_VFORK` on a stack of its own (mapped for the call), so
+//! `CLONE_VM | CLONE_VFORK` on a stack of its own (mapped once, kept), so
 //! nothing of the agent's memory is copied and the calling thread waits
 //! until the child has exec'd; elsewhere fork-style (a copy of the agent's
 //! address space), which is what std's fork path does. Either way the child
@@ -124,10 +124,13 @@ struct ChildArg<'a> {
     report: RawFd,
 }
 
-/// The stack of a child that shares the agent's memory: mapped for one
-/// start, with a guard page below it, unmapped when the start returns (the
-/// child has exec'd or exited by then: CLONE_VFORK).
+/// The stack of a child that shares the agent's memory, with a guard page
+/// below it. One is mapped on first use and kept: a start returns only
+/// once its child has exec'd or exited (CLONE_VFORK), so the next start can
+/// use it again, and unmapping it each time would cost a TLB shootdown
+/// across the agent's threads per start.
 #[cfg(target_arch = "x86_64")]
+#[derive(Debug)]
 struct Stack {
     base: *mut c_void,
     len: usize,
@@ -159,16 +162,18 @@ impl Stack {
         if base == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        let stack = Stack {
+        // SAFETY: the lowest page of the mapping just made, which nothing uses.
+        if unsafe { libc::mprotect(base, page, libc::PROT_NONE) } != 0 {
+            let e = io::Error::last_os_error();
+            // SAFETY: the mapping just made, which nothing else knows of.
+            unsafe { libc::munmap(base, len) };
+            return Err(e);
+        }
+        Ok(Stack {
             base,
             len,
             guard: page,
-        };
-        // SAFETY: the lowest page of the mapping just made, which nothing uses.
-        if unsafe { libc::mprotect(base, page, libc::PROT_NONE) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(stack)
+        })
     }
 
     /// The lowest usable address (clone3 takes the low end and the size;
@@ -182,16 +187,14 @@ impl Stack {
     }
 }
 
+// SAFETY: the stack is an anonymous mapping of the whole process, not
+// tied to the thread that made it; it is only used under `STACK`'s lock.
 #[cfg(target_arch = "x86_64")]
-impl Drop for Stack {
-    fn drop(&mut self) {
-        // SAFETY: the mapping made in `new`, used by no one any more: the
-        // child that ran on it has exec'd or exited (CLONE_VFORK).
-        unsafe {
-            libc::munmap(self.base, self.len);
-        }
-    }
-}
+unsafe impl Send for Stack {}
+
+/// The one child stack, held for the whole of a start.
+#[cfg(target_arch = "x86_64")]
+static STACK: std::sync::Mutex<Option<Stack>> = std::sync::Mutex::new(None);
 
 /// Whether an errno of `clone3` says the kernel lacks what we ask of it.
 fn unsupported(errno: i32) -> bool {
@@ -230,12 +233,17 @@ pub fn start(exec: &Exec<'_>, cgroup: BorrowedFd<'_>, memory: Memory) -> Result<
     let ret = match memory {
         #[cfg(target_arch = "x86_64")]
         Memory::Shared => {
-            let stack = Stack::new().map_err(Failure::Clone)?;
+            let mut slot = STACK.lock().unwrap_or_else(|p| p.into_inner());
+            let stack = match slot.as_mut() {
+                Some(stack) => stack,
+                None => slot.insert(Stack::new().map_err(Failure::Clone)?),
+            };
             args.flags |= (libc::CLONE_VM | libc::CLONE_VFORK) as u64;
             args.stack = stack.low();
             args.stack_size = stack.size();
             // SAFETY: see `clone3_shared`: `args` describes a child with its
-            // own stack (`stack`, alive until this call returns, which is
+            // own stack (`stack`, kept mapped, and no other start uses it
+            // while `slot` is locked, i.e. until this call returns, which is
             // after the child exec'd or exited), and `child_main` only reads
             // `arg`, which lives on this frame.
             unsafe { clone3_shared(&mut args, child_main, &arg) }
