@@ -10,6 +10,7 @@
 
 pub mod asyncfd;
 pub mod cgroup;
+mod clone3;
 pub mod daemon;
 pub mod identity;
 pub mod pidfd;

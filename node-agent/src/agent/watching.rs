@@ -7,6 +7,7 @@ use super::lifecycle::{Agent, Watched};
 use crate::node::now_ns;
 use crate::process::{daemon, identity, pidfd::PidFd, spawn};
 use ham_core::model::{Command, EntityRef, ExitInfo, HeartbeatSpec, ProcessOptions, Uid};
+use std::os::fd::AsFd as _;
 use tracing::Instrument;
 
 impl Agent {
@@ -112,8 +113,16 @@ impl Agent {
         }
         let spec = launch.spec(argv, env);
         let draft = self.launch_draft(entity);
-        let (pid, exited) = self.ctx.reaper.spawn_watched(|| spawn::spawn(&spec))?;
-        if let Some(cgroups) = &self.ctx.cgroups
+        // Born in its cgroup where the node can (cgroup v2): nothing is moved.
+        let into = self.ctx.cgroups.as_ref().and_then(|c| c.start_dir(uid));
+        let (started, exited) = self
+            .ctx
+            .reaper
+            .spawn_watched(|| spawn::spawn_in(&spec, into.as_ref().map(|d| d.as_fd())))?;
+        drop(into);
+        let pid = started.pid;
+        if !started.placed
+            && let Some(cgroups) = &self.ctx.cgroups
             && let Err(e) = cgroups.place(uid, pid)
         {
             // Its process group still holds what it starts.
@@ -145,7 +154,10 @@ impl Agent {
             // A (re)started process gets a fresh tracker.
             self.ctx.heartbeats.add(entity.clone(), pid, hb);
         }
-        self.ctx.records.remember(uid, pid);
+        match &started.pidfd {
+            Some(fd) => self.ctx.records.remember_started(uid, pid, fd.as_fd()),
+            None => self.ctx.records.remember(uid, pid),
+        }
         Ok(pid)
     }
 

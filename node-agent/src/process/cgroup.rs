@@ -14,17 +14,21 @@
 //! and one child per entity uid. Where none is usable or writable it says so
 //! in one log line and entities are tracked by their process groups alone.
 //!
-//! Placement: a started process is moved into its cgroup by the agent
-//! writing its pid to `cgroup.procs` right after the spawn returns, not by
-//! a `pre_exec` hook (which would make std fork instead of `posix_spawn`,
-//! and fork copies the agent's page tables) nor by `clone3` with
-//! `CLONE_INTO_CGROUP` (which would mean our own spawn instead of std's).
-//! `posix_spawn` returns once the child has exec'd, so the child has barely
-//! run; anything it forks before the write stays in the entity's process
-//! group, which a stop signals as well.
+//! Placement: with cgroup v2 a started process is born in its entity's
+//! cgroup (`clone3` with `CLONE_INTO_CGROUP`, given [`Cgroups::start_dir`];
+//! see `clone3.rs`), so no process is ever moved: a move (a write to
+//! `cgroup.procs`) takes the kernel's cgroup threadgroup rwsem for writing
+//! and an RCU grace period, and holds up every fork on the machine meanwhile.
+//! With v1 (freezer, pids), or a kernel that refuses the clone, the agent
+//! moves the process by writing its pid to `cgroup.procs` right after the
+//! spawn returns ([`Cgroups::place`]); `posix_spawn` returns once the child
+//! has exec'd, so the child has barely run, and anything it forks before the
+//! write stays in the entity's process group, which a stop signals as well.
 
 use std::collections::HashSet;
+use std::fs::File;
 use std::io;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
 /// Which kind of hierarchy the cgroups live in.
@@ -167,18 +171,35 @@ impl Cgroups {
         self.parent.join(uid.to_string())
     }
 
+    /// The directory of entity `uid`'s cgroup, open (made on first use), for
+    /// a start inside it; None with v1, which cannot start a process in a
+    /// cgroup, or where it cannot be opened (the start then moves the process).
+    pub fn start_dir(&self, uid: u64) -> Option<File> {
+        if self.flavor != Flavor::V2 {
+            return None;
+        }
+        let dir = self.dir(uid);
+        let open = || {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_DIRECTORY)
+                .open(&dir)
+        };
+        let opened = match open() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => make_dir(&dir).and_then(|()| open()),
+            other => other,
+        };
+        opened
+            .inspect_err(|e| tracing::debug!(uid, error = %e, "cannot open the cgroup to start in"))
+            .ok()
+    }
+
     /// Moves `pid` into the cgroup of entity `uid`, made on first use.
     pub fn place(&self, uid: u64, pid: u32) -> io::Result<()> {
         let dir = self.dir(uid);
         match std::fs::write(dir.join("cgroup.procs"), pid.to_string()) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                std::fs::create_dir(&dir).or_else(|e| {
-                    if e.kind() == io::ErrorKind::AlreadyExists {
-                        Ok(())
-                    } else {
-                        Err(e)
-                    }
-                })?;
+                make_dir(&dir)?;
                 std::fs::write(dir.join("cgroup.procs"), pid.to_string())
             }
             other => other,
@@ -222,6 +243,13 @@ impl Cgroups {
         let _ = std::fs::remove_dir(self.dir(uid));
     }
 
+    /// Removes every (empty) cgroup of this agent and its parent: the end of a test.
+    #[cfg(test)]
+    pub(crate) fn remove_all(&self) {
+        self.retain(&HashSet::new());
+        let _ = std::fs::remove_dir(&self.parent);
+    }
+
     /// Removes the empty cgroups of entities not in `keep` (removed while
     /// `ham` was down); cgroups with live processes stay for re-adoption.
     pub fn retain(&self, keep: &HashSet<u64>) {
@@ -237,6 +265,14 @@ impl Cgroups {
                 let _ = std::fs::remove_dir(entry.path());
             }
         }
+    }
+}
+
+/// Makes a cgroup directory; one made meanwhile is as good.
+fn make_dir(dir: &Path) -> io::Result<()> {
+    match std::fs::create_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        other => other,
     }
 }
 

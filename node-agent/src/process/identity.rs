@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 
 /// The environment variable that marks a process started for an entity.
@@ -194,6 +195,22 @@ impl Records {
     /// Records that entity `uid` watches `pid` (now running); best effort.
     pub fn remember(&self, uid: u64, pid: u32) {
         let Some(st) = stat(pid) else { return };
+        self.write(uid, pid, st);
+    }
+
+    /// Records that entity `uid` watches `pid`, a process just started whose
+    /// pidfd is `pidfd`. The start time read from `/proc` is this process's
+    /// only if the pidfd still shows it running after the read: otherwise it
+    /// may have died, been reaped and its pid been reused in between (it is
+    /// not recorded then; its death is on its way).
+    pub fn remember_started(&self, uid: u64, pid: u32, pidfd: BorrowedFd<'_>) {
+        let Some(st) = stat(pid) else { return };
+        if super::pidfd::running(pidfd) {
+            self.write(uid, pid, st);
+        }
+    }
+
+    fn write(&self, uid: u64, pid: u32, st: ProcStat) {
         let text = format!("{pid} {} {}\n", st.start, self.boot);
         // Watching a process again (after a restart of ham) finds its record as written.
         if std::fs::read_to_string(self.path(uid)).is_ok_and(|t| t == text) {

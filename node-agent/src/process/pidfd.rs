@@ -3,8 +3,22 @@
 
 use super::asyncfd::{self, Owned};
 use std::io;
-use std::os::fd::{AsRawFd as _, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd as _, AsRawFd as _, BorrowedFd, FromRawFd, OwnedFd};
 use tokio::io::unix::AsyncFd;
+
+/// Whether the process of pidfd `fd` has not exited yet (polls it once,
+/// without waiting: a pidfd polls readable once its process has exited).
+pub fn running(fd: BorrowedFd<'_>) -> bool {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll reads and writes the one pollfd we pass, which lives
+    // on this stack frame for the whole call; a zero timeout never blocks.
+    let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
+    !(rc > 0 && pfd.revents & libc::POLLIN != 0)
+}
 
 /// An open pidfd: stays valid for this very process even if its pid is reused.
 #[derive(Debug)]
@@ -52,15 +66,7 @@ impl PidFd {
 
     /// Whether the process has exited already (polls the pidfd once, without waiting).
     pub fn has_exited(&self) -> bool {
-        let mut pfd = libc::pollfd {
-            fd: self.0.get_ref().as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: poll reads and writes the one pollfd we pass, which lives
-        // on this stack frame for the whole call; a zero timeout never blocks.
-        let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
-        rc > 0 && pfd.revents & libc::POLLIN != 0
+        !running(self.0.get_ref().0.as_fd())
     }
 
     /// Resolves when the process has exited (the pidfd polls readable).

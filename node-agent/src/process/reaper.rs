@@ -22,6 +22,24 @@ struct Table {
     spawned: HashSet<u32>,
 }
 
+/// What a start returns: at least the pid of the child.
+pub trait Spawned {
+    /// The child's pid.
+    fn pid(&self) -> u32;
+}
+
+impl Spawned for u32 {
+    fn pid(&self) -> u32 {
+        *self
+    }
+}
+
+impl Spawned for super::spawn::Started {
+    fn pid(&self) -> u32 {
+        self.pid
+    }
+}
+
 /// Dispatches exit statuses to whoever waits for a pid.
 #[derive(Debug, Default)]
 pub struct Reaper {
@@ -107,16 +125,17 @@ impl Reaper {
 
     /// Starts a child with `start` and registers a waiter for it under the
     /// same lock, so its exit cannot be reaped before the waiter exists.
-    pub fn spawn_watched(
+    pub fn spawn_watched<T: Spawned>(
         &self,
-        start: impl FnOnce() -> std::io::Result<u32>,
-    ) -> std::io::Result<(u32, oneshot::Receiver<ExitInfo>)> {
+        start: impl FnOnce() -> std::io::Result<T>,
+    ) -> std::io::Result<(T, oneshot::Receiver<ExitInfo>)> {
         let mut t = self.lock();
-        let pid = start()?;
+        let started = start()?;
+        let pid = started.pid();
         let (tx, rx) = oneshot::channel();
         t.waiters.insert(pid, tx);
         t.spawned.insert(pid);
-        Ok((pid, rx))
+        Ok((started, rx))
     }
 
     /// Starts a child nobody waits for (its status is reaped and dropped).
