@@ -24,7 +24,8 @@
 //! ROBUSTNESS_ROUNDS=100 cargo test -p ham-integration-tests --test robustness -- --nocapture
 //! ```
 //!
-//! and `ROBUSTNESS_SEED=N` replays a run. The figures go to `docs/benchmarks.md`
+//! and `ROBUSTNESS_SEED=N` replays a run (with the same `ROBUSTNESS_FAULTS`, a
+//! comma-separated list of fault keys that narrows the draw, e.g. `agent-kill,leader-cut`). The figures go to `docs/benchmarks.md`
 //! ("Robustness").
 
 #[path = "robustness/checks.rs"]
@@ -59,7 +60,12 @@ fn d1_seeded_fault_rounds_lose_no_write_and_run_no_entity_twice() {
             .unwrap_or(1)
     });
     let rounds = env_u64("ROBUSTNESS_ROUNDS").unwrap_or(10) as usize;
-    println!("ROBUSTNESS_SEED={seed} ROBUSTNESS_ROUNDS={rounds}");
+    let only = std::env::var("ROBUSTNESS_FAULTS").ok();
+    let kinds = faults::Fault::chosen(only.as_deref()).unwrap_or_else(|e| panic!("{e}"));
+    println!(
+        "ROBUSTNESS_SEED={seed} ROBUSTNESS_ROUNDS={rounds}{}",
+        only.map_or(String::new(), |o| format!(" ROBUSTNESS_FAULTS={o}"))
+    );
     let started = std::time::Instant::now();
     let mut rng = rounds::Rng::new(seed);
     let mut suite = rounds::Suite::start(workload::Workload::Local);
@@ -67,7 +73,7 @@ fn d1_seeded_fault_rounds_lose_no_write_and_run_no_entity_twice() {
     let mut seen_overlaps = HashSet::new();
     let mut failure = None;
     for i in 0..rounds {
-        match rounds::round(&mut suite, &mut rng) {
+        match rounds::round(&mut suite, &mut rng, &kinds) {
             Ok(mut r) => {
                 // A copy's reports reach into the next round's window: count each pair once.
                 r.overlaps

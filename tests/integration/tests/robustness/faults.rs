@@ -61,6 +61,39 @@ impl Fault {
         }
     }
 
+    /// Its name in `ROBUSTNESS_FAULTS`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Fault::NodeLoss => "node-loss",
+            Fault::AgentKill => "agent-kill",
+            Fault::AgentFreeze => "agent-freeze",
+            Fault::NodeCut => "node-cut",
+            Fault::LeaderCut => "leader-cut",
+            Fault::OneWayCut(Direction::Inbound) => "inbound-cut",
+            Fault::OneWayCut(Direction::Outbound) => "outbound-cut",
+            Fault::NodeRestart => "node-restart",
+            Fault::CrashStorm => "crash-storm",
+        }
+    }
+
+    /// The kinds named in `list` (comma-separated keys), or every kind for `None`.
+    pub fn chosen(list: Option<&str>) -> Result<Vec<Fault>, String> {
+        let Some(list) = list else {
+            return Ok(Fault::ALL.to_vec());
+        };
+        list.split(',')
+            .map(|k| {
+                Fault::ALL
+                    .into_iter()
+                    .find(|f| f.key() == k.trim())
+                    .ok_or_else(|| {
+                        let keys: Vec<&str> = Fault::ALL.iter().map(|f| f.key()).collect();
+                        format!("unknown fault {k:?} (known: {})", keys.join(", "))
+                    })
+            })
+            .collect()
+    }
+
     /// Whether the fault lasts (`hold`) before it is healed.
     pub fn holds(self) -> bool {
         !matches!(self, Fault::NodeRestart | Fault::CrashStorm)

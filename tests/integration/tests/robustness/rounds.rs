@@ -74,8 +74,10 @@ impl Suite {
     /// A namespaced cluster of [`NODES`], [`PER_NODE`] entities of `kind` on each, every
     /// entity reporting, the jitter measured, the writer writing.
     pub fn start(kind: Workload) -> Suite {
+        let began = Instant::now();
         let cluster = TestCluster::namespaced(NODES);
         cluster.wait_leader(0, None, Duration::from_secs(20));
+        let cluster_up = began.elapsed();
         let mut names = Vec::new();
         let mut node_of = Vec::new();
         for node in 0..NODES {
@@ -102,6 +104,12 @@ impl Suite {
             checks::not_running(&witness.since(since), &home, since).is_empty()
         })
         .unwrap_or_else(|e| panic!("{e}"));
+        println!(
+            "set-up: {NODES} nodes with a leader in {:.1} s, {} workloads reporting {:.1} s later",
+            cluster_up.as_secs_f64(),
+            names.len(),
+            (began.elapsed() - cluster_up).as_secs_f64()
+        );
         // The report jitter, on the running cluster before any fault.
         let from = monotonic_ns();
         std::thread::sleep(Duration::from_secs(1));
@@ -281,6 +289,9 @@ pub struct Round {
     pub fault: Fault,
     pub node: usize,
     pub hold: Duration,
+    /// For a held fault: whether another node showed the faulty one DOWN (its lease ran
+    /// out) before the heal, which tells that the fault took effect.
+    pub marked_down: Option<bool>,
     pub outcomes: Vec<Outcome>,
     pub overlaps: Vec<Overlap>,
     /// Acknowledged writes missing from the read-back so far (all rounds).
@@ -330,18 +341,19 @@ impl Round {
 
 /// Runs one round: draws the fault, injects it, holds it, heals it, waits until healthy,
 /// checks.
-pub fn round(s: &mut Suite, rng: &mut Rng) -> Result<Round, String> {
-    let fault = Fault::ALL[rng.below(Fault::ALL.len())];
+pub fn round(s: &mut Suite, rng: &mut Rng, kinds: &[Fault]) -> Result<Round, String> {
+    let fault = kinds[rng.below(kinds.len())];
     let node = rng.below(NODES);
-    // Longer than the test lease (1 s): the node is marked down while it lasts.
-    let hold = Duration::from_millis(1500 + rng.below(1000) as u64);
+    // Longer than the test lease (1 s), also after an election (0.5-1 s) when the faulty
+    // node led: the others can mark it down while it lasts.
+    let hold = Duration::from_millis(2000 + rng.below(1500) as u64);
     let start_ns = monotonic_ns();
     // Reports of every entity before the fault, to tell which copy ran at the fault.
     std::thread::sleep(Duration::from_millis(200));
     let injected = faults::inject(&mut s.cluster, &s.witness, s.names.len(), fault, node)?;
-    if fault.holds() {
-        std::thread::sleep(hold);
-    }
+    let marked_down = fault
+        .holds()
+        .then(|| held_until_marked_down(&s.cluster, injected.node, hold));
     faults::heal(&mut s.cluster, injected);
     let healed_ns = monotonic_ns();
     s.wait_healthy(healed_ns).map_err(|e| {
@@ -374,6 +386,7 @@ pub fn round(s: &mut Suite, rng: &mut Rng) -> Result<Round, String> {
         fault,
         node: injected.node,
         hold: if fault.holds() { hold } else { Duration::ZERO },
+        marked_down,
         outcomes,
         overlaps,
         lost,
@@ -382,6 +395,26 @@ pub fn round(s: &mut Suite, rng: &mut Rng) -> Result<Round, String> {
         eexist,
         heal_ns,
     })
+}
+
+/// Holds a fault for `hold`, watching whether the nodes other than `node` show it DOWN
+/// (`hamctrl nodes`) meanwhile.
+fn held_until_marked_down(c: &TestCluster, node: usize, hold: Duration) -> bool {
+    let start = Instant::now();
+    let name = &c.nodes[node].name;
+    let mut down = false;
+    while start.elapsed() < hold {
+        for other in (0..NODES).filter(|&o| o != node) {
+            let out = c.nodes[other].hamctrl(&["nodes"]);
+            // "2 n2 DOWN voter 10.77.0.2:7001"
+            down |= String::from_utf8_lossy(&out.stdout).lines().any(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.len() >= 3 && f[1] == name.as_str() && f[2] == "DOWN"
+            });
+        }
+        std::thread::sleep(Duration::from_millis(100).min(hold.saturating_sub(start.elapsed())));
+    }
+    down
 }
 
 fn last_reports(s: &Suite) -> Vec<String> {
@@ -424,8 +457,9 @@ pub fn table(rounds: &[Round]) -> String {
     }
     let mut out = String::from(
         "| fault | rounds | entities replaced | p50 ms to replacement | max ms to replacement \
-         | max gap of surviving copies ms | max ms heal -> healthy | overlaps | lost writes |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         | max gap of surviving copies ms | marked DOWN during the fault | max ms heal -> healthy \
+         | overlaps | lost writes |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for (fault, rs) in by {
         let mut times: Vec<i64> = rs
@@ -442,13 +476,19 @@ pub fn table(rounds: &[Round]) -> String {
         let heal = rs.iter().map(|r| r.heal_ns).max().unwrap_or(0);
         let overlaps: usize = rs.iter().map(|r| r.overlaps.len()).sum();
         let lost = rs.iter().map(|r| r.lost).max().unwrap_or(0);
+        let down = rs.iter().filter(|r| r.marked_down == Some(true)).count();
+        let down = if rs.iter().any(|r| r.marked_down.is_some()) {
+            format!("{down} of {}", rs.len())
+        } else {
+            "-".to_string()
+        };
         let (p50, max) = if times.is_empty() {
             ("-".to_string(), "-".to_string())
         } else {
             (ms(percentile(&times, 50)), ms(*times.last().unwrap()))
         };
         out += &format!(
-            "| {} | {} | {} | {p50} | {max} | {} | {} | {overlaps} | {lost} |\n",
+            "| {} | {} | {} | {p50} | {max} | {} | {down} | {} | {overlaps} | {lost} |\n",
             fault.name(),
             rs.len(),
             times.len(),
@@ -462,11 +502,16 @@ pub fn table(rounds: &[Round]) -> String {
 /// One line per round, for the log of the run.
 pub fn line(i: usize, r: &Round) -> String {
     format!(
-        "round {i:3}: {:<38} n{} hold {:>4} ms | replaced {} (max {} ms) | survivors' max gap {} \
+        "round {i:3}: {:<38} n{} hold {:>4} ms{} | replaced {} (max {} ms) | survivors' max gap {} \
          ms | heal->healthy {} ms | overlaps {} lost {} dup {} twice-alive {} eexist {}",
         r.fault.name(),
         r.node + 1,
         r.hold.as_millis(),
+        match r.marked_down {
+            Some(true) => ", marked DOWN",
+            Some(false) => ", not marked DOWN",
+            None => "",
+        },
         r.outcomes
             .iter()
             .filter(|o| matches!(o, Outcome::Replaced { .. }))
