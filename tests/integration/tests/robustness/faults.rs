@@ -109,12 +109,14 @@ pub struct Injected {
     pub at_ns: i64,
 }
 
-/// The copy of each entity that reported last within the last 100 ms.
+/// The copy of each entity that reported last. The window is wide: on a loaded machine the
+/// witness's thread may not run for 100 ms and more, and an entity missing from it would be
+/// spared by the wave.
 fn current_copies(witness: &Witness) -> Vec<Copy> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for r in witness
-        .since(monotonic_ns() - 100_000_000)
+        .since(monotonic_ns() - 2_000_000_000)
         .into_iter()
         .rev()
     {
@@ -129,6 +131,12 @@ fn current_copies(witness: &Witness) -> Vec<Copy> {
 /// one of the `entities` reports from another copy.
 fn storm_wave(witness: &Witness, entities: usize) -> Result<i64, String> {
     let victims = current_copies(witness);
+    if victims.len() != entities {
+        return Err(format!(
+            "crash storm: only {} of {entities} entities reported in the last 2 s",
+            victims.len()
+        ));
+    }
     let at_ns = monotonic_ns();
     for &(pid, _) in &victims {
         let _ = nix::sys::signal::kill(

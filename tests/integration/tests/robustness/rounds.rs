@@ -74,6 +74,13 @@ impl Suite {
     /// A namespaced cluster of [`NODES`], [`PER_NODE`] entities of `kind` on each, every
     /// entity reporting, the jitter measured, the writer writing.
     pub fn start(kind: Workload) -> Suite {
+        // The harness builds `ham` and `hamctrl` on first use: apart from the set-up's time.
+        let built = Instant::now();
+        let _ = ham_integration_tests::bin("ham");
+        println!(
+            "binaries checked (and built if needed) in {:.1} s",
+            built.elapsed().as_secs_f64()
+        );
         let began = Instant::now();
         let cluster = TestCluster::namespaced(NODES);
         cluster.wait_leader(0, None, Duration::from_secs(20));
