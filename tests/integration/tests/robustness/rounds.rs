@@ -151,19 +151,22 @@ impl Suite {
     }
 
     /// Waits (bounded) until every node agrees on a leader, every entity reports from its
-    /// node, and a write was acknowledged, all after `healed_ns`.
-    fn wait_healthy(&self, healed_ns: i64) -> Result<(), String> {
+    /// node, and a write was acknowledged, all after `healed_ns`; returns when the nodes
+    /// agreed on a leader (ns after `healed_ns`).
+    fn wait_healthy(&self, healed_ns: i64) -> Result<i64, String> {
         let c = &self.cluster;
         wait("every node to agree on a leader", HEAL_LIMIT, || {
             let seen: Vec<Option<usize>> = (0..NODES).map(|i| c.leader_seen_by(i)).collect();
             seen[0].is_some() && seen.iter().all(|l| *l == seen[0])
         })?;
+        let leader_ns = monotonic_ns() - healed_ns;
         wait("every entity running on its node", HEAL_LIMIT, || {
             checks::not_running(&self.witness.since(healed_ns), &self.home, healed_ns).is_empty()
         })?;
         wait("a write acknowledged", HEAL_LIMIT, || {
             self.writer().with_log(|l| l.last_ack_ns > healed_ns)
-        })
+        })?;
+        Ok(leader_ns)
     }
 
     /// The names in every node's context, by a linearizable read through the first node
@@ -311,6 +314,8 @@ pub struct Round {
     pub eexist: usize,
     /// From the heal to healthy again.
     pub heal_ns: i64,
+    /// From the heal to every node naming the same leader (part of `heal_ns`).
+    pub leader_ns: i64,
 }
 
 impl Round {
@@ -363,7 +368,7 @@ pub fn round(s: &mut Suite, rng: &mut Rng, kinds: &[Fault]) -> Result<Round, Str
         .then(|| held_until_marked_down(&s.cluster, injected.node, hold));
     faults::heal(&mut s.cluster, injected);
     let healed_ns = monotonic_ns();
-    s.wait_healthy(healed_ns).map_err(|e| {
+    let leader_ns = s.wait_healthy(healed_ns).map_err(|e| {
         format!(
             "{} on n{}: {e}; witness's last reports per entity: {:?}",
             fault.name(),
@@ -401,6 +406,7 @@ pub fn round(s: &mut Suite, rng: &mut Rng, kinds: &[Fault]) -> Result<Round, Str
         twice_alive,
         eexist,
         heal_ns,
+        leader_ns,
     })
 }
 
@@ -510,7 +516,7 @@ pub fn table(rounds: &[Round]) -> String {
 pub fn line(i: usize, r: &Round) -> String {
     format!(
         "round {i:3}: {:<38} n{} hold {:>4} ms{} | replaced {} (max {} ms) | survivors' max gap {} \
-         ms | heal->healthy {} ms | overlaps {} lost {} dup {} twice-alive {} eexist {}",
+         ms | heal->healthy {} ms (one leader after {} ms) | overlaps {} lost {} dup {} twice-alive {} eexist {}",
         r.fault.name(),
         r.node + 1,
         r.hold.as_millis(),
@@ -526,6 +532,7 @@ pub fn line(i: usize, r: &Round) -> String {
         r.replacement_ns().map_or("-".into(), ms),
         r.survivor_gap_ns().map_or("-".into(), ms),
         ms(r.heal_ns),
+        ms(r.leader_ns),
         r.overlaps.len(),
         r.lost,
         r.duplicated.len(),
