@@ -29,6 +29,17 @@ pub struct Namespaces {
     hub: String,
     nodes: Vec<String>,
     hub_links: Vec<String>,
+    /// Each node's end of its link (inside its namespace).
+    node_links: Vec<String>,
+}
+
+/// One direction of a node's traffic, for an asymmetric cut ([`Namespaces::set_dropped`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Direction {
+    /// What reaches the node: it hears nobody, its own packets still leave.
+    Inbound,
+    /// What leaves the node: nobody hears it, it still hears the others.
+    Outbound,
 }
 
 impl Namespaces {
@@ -40,6 +51,7 @@ impl Namespaces {
             hub: format!("hamhub{t}"),
             nodes: (1..=n).map(|i| format!("hamn{t}x{i}")).collect(),
             hub_links: (1..=n).map(|i| format!("hh{t}x{i}")).collect(),
+            node_links: (1..=n).map(|i| format!("hn{t}x{i}")).collect(),
         };
         ip(&["netns", "add", &ns.hub]);
         ip(&["-n", &ns.hub, "link", "add", "br0", "type", "bridge"]);
@@ -65,8 +77,90 @@ impl Namespaces {
             ]);
             ip(&["-n", node, "link", "set", &node_link, "up"]);
             ip(&["-n", node, "link", "set", "lo", "up"]);
+            // The `local` table is looked up at priority 0, before any rule a test could
+            // add, and it takes every packet addressed to the node: move it behind the
+            // priorities `set_dropped` uses, so that a drop rule sees incoming packets.
+            ip(&[
+                "-n", node, "rule", "add", "priority", "200", "lookup", "local",
+            ]);
+            ip(&["-n", node, "rule", "del", "priority", "0"]);
         }
         ns
+    }
+
+    /// Drops one direction of node `i`'s traffic with the other nodes (or stops dropping
+    /// it), silently, as a one-way network fault does: a policy-routing `blackhole` rule on
+    /// the receiving side's link (there is no `iptables` or `tc` drop action on every test
+    /// machine, `ip` is). Inbound: in node `i`'s namespace, for what arrives on its link.
+    /// Outbound: in every other node's namespace, for what arrives from node `i`'s address.
+    /// The rules live inside the namespaces and go with them.
+    pub fn set_dropped(&self, i: usize, direction: Direction, dropped: bool) {
+        let verb = if dropped { "add" } else { "del" };
+        match direction {
+            Direction::Inbound => ip(&[
+                "-n",
+                &self.nodes[i],
+                "rule",
+                verb,
+                "iif",
+                &self.node_links[i],
+                "priority",
+                "100",
+                "blackhole",
+            ]),
+            Direction::Outbound => {
+                let from = format!("10.77.0.{}", i + 1);
+                for (j, node) in self.nodes.iter().enumerate().filter(|&(j, _)| j != i) {
+                    ip(&[
+                        "-n",
+                        node,
+                        "rule",
+                        verb,
+                        "iif",
+                        &self.node_links[j],
+                        "from",
+                        &from,
+                        "priority",
+                        "101",
+                        "blackhole",
+                    ]);
+                }
+            }
+        }
+    }
+
+    /// The inode of node `i`'s network namespace: what `/proc/PID/ns/net` of a process
+    /// running there names (`net:[INODE]`).
+    pub fn inode(&self, i: usize) -> u64 {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata(format!("/run/netns/{}", self.nodes[i]))
+            .expect("namespace file")
+            .ino()
+    }
+
+    /// Every process running in node `i`'s namespace: the node, as far as a process can tell.
+    pub fn pids_inside(&self, i: usize) -> Vec<u32> {
+        let want = format!("net:[{}]", self.inode(i));
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read_link(format!("/proc/{pid}/ns/net"))
+                    .is_ok_and(|l| l.as_os_str() == want.as_str())
+            })
+            .collect()
+    }
+
+    /// SIGKILLs every process in node `i`'s namespace (a node lost with all it ran).
+    pub fn kill_inside(&self, i: usize) {
+        for pid in self.pids_inside(i) {
+            let _ = Command::new("/bin/kill")
+                .args(["-KILL", &pid.to_string()])
+                .output();
+        }
     }
 
     /// The namespace of node `i` (0-based).
@@ -188,6 +282,24 @@ impl TestCluster {
             .parse()
             .ok()?;
         (id >= 1).then(|| id - 1)
+    }
+
+    /// SIGSTOPs (`frozen`) or SIGCONTs node `i`'s agent alone; its processes keep running.
+    pub fn set_frozen(&self, i: usize, frozen: bool) {
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        let status = Command::new("/bin/kill")
+            .args([signal, &self.nodes[i].pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} node {}", i + 1);
+    }
+
+    /// Node `i` lost: SIGKILL of its agent and of every process in its namespace. Needs
+    /// namespaces: on loopback nothing tells a node's processes from the test's.
+    pub fn kill_node(&mut self, i: usize) {
+        let netns = self.netns.as_ref().expect("a namespaced cluster");
+        self.nodes[i].kill9();
+        netns.kill_inside(i);
     }
 
     /// Waits (bounded) until node `via` knows a leader other than `not`.

@@ -25,6 +25,11 @@
 //! - `selfcalls SOCKET NAME OUT`: waits for a line on standard input, then heartbeats, raises,
 //!   reports a state and detaches entity NAME (the entity whose process it is), appending
 //!   "CALL ok" or "CALL ERRNO" to OUT for each, then "done".
+//! - `report SOCKET ENTITY`: a robustness-suite workload. Every 10 ms it sends one datagram
+//!   "ENTITY GENERATION NETNS PID STARTED_NS SENT_NS" to the Unix datagram socket SOCKET:
+//!   GENERATION from `HAM_GENERATION` (0 without it), NETNS the inode of its network
+//!   namespace (which node it runs on), STARTED_NS and SENT_NS its CLOCK_MONOTONIC readings
+//!   at start and at the send (one clock for the whole machine, as the witness's).
 
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
@@ -278,6 +283,54 @@ fn selfcalls(socket: &str, name: &str, out: &str) {
     append(out, "done");
 }
 
+fn monotonic_ns() -> i64 {
+    // clock_gettime cannot fail for CLOCK_MONOTONIC on Linux.
+    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).expect("clock");
+    ts.tv_sec() * 1_000_000_000 + ts.tv_nsec()
+}
+
+/// The robustness suite's workload: reports that it runs, every 10 ms, until killed. A send
+/// that fails (the witness not there yet, or gone) is dropped: the witness counts gaps, and a
+/// workload must never stop running because nobody listens.
+fn report(socket: &str, entity: &str) -> ! {
+    let started = monotonic_ns();
+    let generation: u64 = std::env::var("HAM_GENERATION")
+        .ok()
+        .and_then(|g| g.parse().ok())
+        .unwrap_or(0);
+    // "net:[4026532281]": the namespace tells the node, also once the entity moves.
+    let netns = std::fs::read_link("/proc/self/ns/net")
+        .ok()
+        .and_then(|l| {
+            let l = l.to_string_lossy().into_owned();
+            l.trim_start_matches("net:[")
+                .trim_end_matches(']')
+                .parse::<u64>()
+                .ok()
+        })
+        .unwrap_or(0);
+    let pid = std::process::id();
+    let sock = UnixDatagram::unbound().expect("datagram socket");
+    let period = Duration::from_millis(10);
+    let mut next = std::time::Instant::now();
+    loop {
+        let line = format!(
+            "{entity} {generation} {netns} {pid} {started} {}",
+            monotonic_ns()
+        );
+        let _ = sock.send_to(line.as_bytes(), socket);
+        // A fixed schedule, not "10 ms after the last send": the gaps the witness sees are
+        // the scheduler's, not an accumulated drift.
+        next += period;
+        let now = std::time::Instant::now();
+        if next > now {
+            std::thread::sleep(next - now);
+        } else {
+            next = now;
+        }
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| {
@@ -304,6 +357,7 @@ fn main() {
         "pulses" => pulses(arg(1), arg(2).parse().expect("chid"), arg(3)),
         "deadlock" => deadlock(arg(1), arg(2), arg(3)),
         "selfcalls" => selfcalls(arg(1), arg(2), arg(3)),
+        "report" => report(arg(1), arg(2)),
         other => panic!("unknown mode {other}"),
     }
 }
