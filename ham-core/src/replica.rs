@@ -157,9 +157,10 @@ fn spawn_owner(
         tokio::spawn(task);
         return Ok(());
     }
-    // Timers only: the task does no IO through tokio, and without an IO driver the runtime
-    // parks on a futex, which is cheaper to wake (a message from a peer, a proposal) than an
-    // eventfd seen by epoll.
+    // Timers only: the task does no IO through tokio (it writes the log in place, snapshot jobs
+    // run on blocking threads). Without an IO driver the thread sleeps on a futex and each
+    // message that wakes it (a proposal, a peer's message) is a futex wake, not an eventfd write
+    // that epoll has to pass on.
     let runtime = Builder::new_current_thread()
         .enable_time()
         .build()
