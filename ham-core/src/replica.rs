@@ -157,8 +157,12 @@ fn spawn_owner(
         tokio::spawn(task);
         return Ok(());
     }
+    // Timers only: the task does no IO through tokio (it writes the log in place, snapshot jobs
+    // run on blocking threads). Without an IO driver the thread sleeps on a futex and each
+    // message that wakes it (a proposal, a peer's message) is a futex wake, not an eventfd write
+    // that epoll has to pass on.
     let runtime = Builder::new_current_thread()
-        .enable_all()
+        .enable_time()
         .build()
         .map_err(|e| ReplicaError::Storage(format!("cannot start the replica's runtime: {e}")))?;
     std::thread::Builder::new()
